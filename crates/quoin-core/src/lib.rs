@@ -1,0 +1,6 @@
+//! Quoin's pure domain. No IO, no clock, no async, no floats: callers pass in the
+//! current date and the state needed, and persist what comes back.
+#![deny(clippy::float_arithmetic)]
+
+pub mod calendar;
+pub mod money;

@@ -1,0 +1,73 @@
+//! Repositories: one `impl Tx` block per aggregate. Every method takes the tenant.
+
+pub mod accounts;
+pub mod billing;
+mod catalog;
+pub mod outbox;
+mod tenancy;
+
+/// One page of a cursor-paginated list: `next_cursor` is the last id when more remain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows, using `id` of the last kept row as cursor.
+    pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if more { rows.last().map(id) } else { None };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+/// `INSERT INTO table (fields…) VALUES ($1…)` binding the same-named fields of a row struct.
+macro_rules! insert_row {
+    ($conn:expr, $table:literal, $row:expr, [$($field:ident),+ $(,)?]) => {{
+        let cols: &[&str] = &[$(stringify!($field)),+];
+        let values: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("INSERT INTO {} ({}) VALUES ({})", $table, cols.join(", "), values.join(", "));
+        sqlx::query(&sql)$(.bind(&$row.$field))+.execute($conn).await?;
+    }};
+}
+pub(crate) use insert_row;
+
+/// Tables counted by [`crate::Tx::row_counts`]; tests use it to prove rejected input wrote nothing.
+pub const TENANT_TABLES: &[&str] = &[
+    "accounts",
+    "contacts",
+    "locations",
+    "products",
+    "prices",
+    "subscriptions",
+    "invoices",
+    "invoice_lines",
+    "outbox",
+    "api_keys",
+];
+
+impl crate::Tx {
+    /// Row counts of every tenant table for one tenant, in [`TENANT_TABLES`] order.
+    pub async fn row_counts(&mut self, tenant: &str) -> crate::Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::with_capacity(TENANT_TABLES.len());
+        for table in TENANT_TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
+            let n: i64 = crate::on_tx!(self, |c| sqlx::query_scalar(&sql)
+                .bind(tenant)
+                .fetch_one(&mut *c)
+                .await?);
+            out.push((*table, n));
+        }
+        Ok(out)
+    }
+}
+
+pub use accounts::AccountFilter;
+pub use billing::InvoiceFilter;
+pub use outbox::NewEvent;

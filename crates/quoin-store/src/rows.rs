@@ -1,0 +1,166 @@
+//! Storage rows: plain data as it sits in the tables. The app turns them into domain values.
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TenantRow {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub clock_mode: String,
+    pub test_now_us: Option<i64>,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub role: String,
+    pub secret_hash: String,
+    pub created_at_us: i64,
+    pub revoked_at_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub bill_to_id: String,
+    pub ban: String,
+    pub currency: String,
+    pub bill_cycle_day: Option<i64>,
+    pub alignment: String,
+    pub payment_terms_days: i64,
+    pub time_zone: String,
+    pub status: String,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContactRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub role: String,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LocationRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub label: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub code: String,
+    pub name: String,
+    pub status: String,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PriceRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub product_id: String,
+    pub currency: String,
+    /// Decimal amount per period, as text (e.g. "24.95").
+    pub amount: String,
+    pub period: String,
+    pub timing: String,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub bill_to_id: String,
+    pub product_id: String,
+    pub price_id: String,
+    pub quantity: String,
+    pub start_date: String,
+    pub status: String,
+    /// End of the last billed service period (exclusive), if any.
+    pub billed_through: Option<String>,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvoiceRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub currency: String,
+    pub status: String,
+    pub number: Option<String>,
+    pub invoice_date: String,
+    pub due_date: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub total_minor: i64,
+    pub created_at_us: i64,
+    pub finalized_at_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvoiceLineRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub invoice_id: String,
+    pub position: i64,
+    pub subscription_id: String,
+    pub price_id: String,
+    pub description: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub quantity: String,
+    pub unit_amount: String,
+    pub proration_num: i64,
+    pub proration_den: i64,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub tenant_id: String,
+    pub topic: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub payload: String,
+    pub created_at_us: i64,
+    pub published_at_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdempotencyRow {
+    pub tenant_id: String,
+    pub key: String,
+    pub request_hash: String,
+    pub status_code: Option<i64>,
+    pub response_body: Option<String>,
+    pub created_at_us: i64,
+}
