@@ -1,1 +1,66 @@
+//! Quoin's use cases. Each public method authorizes the caller, validates input into core
+//! types, runs one transaction on the store and writes an outbox event with every change.
+//! The server and the CLI both call these; neither touches the store directly.
 
+mod accounts;
+pub mod auth;
+mod billing;
+mod catalog;
+pub mod clock;
+pub mod error;
+mod events;
+pub mod model;
+mod subscriptions;
+mod tenancy;
+mod test_clock;
+mod validate;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use quoin_store::{Store, Tx};
+
+pub use auth::{Action, Principal, Role};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult};
+pub use tenancy::NewTenant;
+
+/// Whether the deployment may put tenants on a test clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mode: Mode,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, mode: Mode) -> Self {
+        Self { store, clock, mode }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The tenant's current instant: its test clock when it has one, else the system clock.
+    pub(crate) async fn tenant_now(&self, tx: &mut Tx, tenant: &str) -> AppResult<Timestamp> {
+        let row = tx
+            .get_tenant(tenant)
+            .await?
+            .ok_or_else(|| AppError::not_found("tenant", tenant))?;
+        Ok(match (row.clock_mode.as_str(), row.test_now_us) {
+            ("test", Some(us)) => clock::from_us(us),
+            _ => self.clock.now(),
+        })
+    }
+}

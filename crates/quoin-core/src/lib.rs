@@ -2,5 +2,6 @@
 //! current date and the state needed, and persist what comes back.
 #![deny(clippy::float_arithmetic)]
 
+pub mod billing;
 pub mod calendar;
 pub mod money;

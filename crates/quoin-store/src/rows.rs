@@ -35,6 +35,7 @@ pub struct AccountRow {
     pub currency: String,
     pub bill_cycle_day: Option<i64>,
     pub alignment: String,
+    pub proration: String,
     pub payment_terms_days: i64,
     pub time_zone: String,
     pub status: String,

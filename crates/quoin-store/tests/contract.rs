@@ -67,6 +67,7 @@ fn account(tenant: &str, id: &str, name: &str, kind: &str) -> AccountRow {
         currency: "USD".into(),
         bill_cycle_day: Some(25),
         alignment: "calendar".into(),
+        proration: "actual_days".into(),
         payment_terms_days: 30,
         time_zone: "UTC".into(),
         status: "active".into(),

@@ -41,6 +41,7 @@ CREATE TABLE accounts (
     currency           TEXT NOT NULL,
     bill_cycle_day     BIGINT,
     alignment          TEXT NOT NULL,
+    proration          TEXT NOT NULL,
     payment_terms_days BIGINT NOT NULL,
     time_zone          TEXT NOT NULL,
     status             TEXT NOT NULL,

@@ -34,6 +34,7 @@ impl Tx {
                 currency,
                 bill_cycle_day,
                 alignment,
+                proration,
                 payment_terms_days,
                 time_zone,
                 status,

@@ -1,0 +1,399 @@
+//! Billing: turning due service periods into invoices, and finalizing them.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use quoin_core::billing::{due_invoices, BillingTerms, ChargeTiming, RecurringItem};
+use quoin_core::calendar::{
+    local_date, Alignment, BillCycleDay, BillingPeriod, ProrationConvention,
+};
+use quoin_core::money::{Currency, Money};
+use quoin_store::new_id;
+use quoin_store::repo::InvoiceFilter;
+use quoin_store::rows::{AccountRow, InvoiceLineRow, InvoiceRow, PriceRow, ProductRow};
+use quoin_store::Tx;
+
+use crate::accounts::load_account;
+use crate::auth::{Action, Principal};
+use crate::clock::{from_us, to_us};
+use crate::error::{AppError, AppResult};
+use crate::events::emit;
+use crate::model::*;
+use crate::subscriptions::parse_date;
+use crate::App;
+
+fn internal(what: impl std::fmt::Display) -> AppError {
+    AppError::Internal(what.to_string())
+}
+
+fn money_text(minor: i64, currency: &str) -> AppResult<String> {
+    let c = Currency::parse(currency).map_err(internal)?;
+    Ok(Money::from_minor(minor, c).to_decimal().to_string())
+}
+
+pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppResult<Invoice> {
+    let lines = lines
+        .iter()
+        .map(|l| {
+            Ok(InvoiceLine {
+                id: l.id.clone(),
+                subscription_id: l.subscription_id.clone(),
+                price_id: l.price_id.clone(),
+                description: l.description.clone(),
+                period_start: parse_date(&l.period_start, "period_start")?,
+                period_end: parse_date(&l.period_end, "period_end")?,
+                quantity: l.quantity.clone(),
+                unit_amount: l.unit_amount.clone(),
+                proration: Proration {
+                    numerator: l.proration_num,
+                    denominator: l.proration_den,
+                    factor: (rust_decimal::Decimal::from(l.proration_num)
+                        / rust_decimal::Decimal::from(l.proration_den.max(1)))
+                    .round_dp(10)
+                    .normalize()
+                    .to_string(),
+                },
+                amount: money_text(l.amount_minor, &inv.currency)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Invoice {
+        id: inv.id.clone(),
+        account_id: inv.account_id.clone(),
+        number: inv.number.clone(),
+        status: inv.status.clone(),
+        currency: inv.currency.clone(),
+        invoice_date: parse_date(&inv.invoice_date, "invoice_date")?,
+        due_date: parse_date(&inv.due_date, "due_date")?,
+        period_start: parse_date(&inv.period_start, "period_start")?,
+        period_end: parse_date(&inv.period_end, "period_end")?,
+        total: money_text(inv.total_minor, &inv.currency)?,
+        lines,
+        created_at: from_us(inv.created_at_us),
+        finalized_at: inv.finalized_at_us.map(from_us),
+    })
+}
+
+async fn load_invoice(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<Invoice> {
+    let inv = tx
+        .get_invoice(tenant, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("invoice", id))?;
+    let lines = tx.invoice_lines(tenant, id).await?;
+    invoice_view(&inv, &lines)
+}
+
+/// The account's billing terms as core values.
+fn terms_of(account: &AccountRow) -> AppResult<BillingTerms> {
+    Ok(BillingTerms {
+        currency: Currency::parse(&account.currency).map_err(internal)?,
+        alignment: Alignment::parse(&account.alignment)
+            .ok_or_else(|| internal("stored alignment"))?,
+        // Unset only while the account has no subscription; then nothing is billed anyway.
+        bill_cycle_day: BillCycleDay::new(account.bill_cycle_day.unwrap_or(1)).map_err(internal)?,
+        convention: ProrationConvention::parse(&account.proration)
+            .ok_or_else(|| internal("stored proration"))?,
+    })
+}
+
+pub(crate) fn account_today(account: &AccountRow, now: Timestamp) -> AppResult<Date> {
+    let tz = TimeZone::get(&account.time_zone).map_err(internal)?;
+    Ok(local_date(now, &tz))
+}
+
+impl App {
+    /// Creates every invoice of a bill-to account that is due on `today` and not yet billed.
+    /// Safe to repeat: billed periods advance `billed_through`, and the store refuses a
+    /// second line for the same service period.
+    pub(crate) async fn bill_in_tx(
+        &self,
+        tx: &mut Tx,
+        account: &AccountRow,
+        today: Date,
+        finalize: bool,
+        now_us: i64,
+    ) -> AppResult<Vec<Invoice>> {
+        let tenant = account.tenant_id.as_str();
+        let terms = terms_of(account)?;
+        let subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+        let mut prices: HashMap<String, PriceRow> = HashMap::new();
+        let mut products: HashMap<String, ProductRow> = HashMap::new();
+        let mut items = Vec::with_capacity(subs.len());
+        for (key, s) in subs.iter().enumerate() {
+            if !prices.contains_key(&s.price_id) {
+                let p = tx
+                    .get_price(tenant, &s.price_id)
+                    .await?
+                    .ok_or_else(|| internal("price missing"))?;
+                prices.insert(s.price_id.clone(), p);
+            }
+            if !products.contains_key(&s.product_id) {
+                let p = tx
+                    .get_product(tenant, &s.product_id)
+                    .await?
+                    .ok_or_else(|| internal("product missing"))?;
+                products.insert(s.product_id.clone(), p);
+            }
+            let price = &prices[&s.price_id];
+            items.push(RecurringItem {
+                key,
+                currency: Currency::parse(&price.currency).map_err(internal)?,
+                unit_amount: price.amount.parse().map_err(internal)?,
+                quantity: s.quantity.parse().map_err(internal)?,
+                period: BillingPeriod::parse(&price.period).map_err(internal)?,
+                timing: ChargeTiming::parse(&price.timing)
+                    .ok_or_else(|| internal("stored timing"))?,
+                start: parse_date(&s.start_date, "start_date")?,
+                billed_through: s
+                    .billed_through
+                    .as_deref()
+                    .map(|d| parse_date(d, "billed_through"))
+                    .transpose()?,
+            });
+        }
+        let drafts = due_invoices(&terms, &items, today).map_err(|e| AppError::Invalid {
+            code: "billing_failed",
+            field: None,
+            message: e.to_string(),
+        })?;
+        let mut billed_through: HashMap<usize, Date> = HashMap::new();
+        let mut created = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let span = draft
+                .service_span()
+                .ok_or_else(|| internal("empty draft"))?;
+            let due = draft
+                .invoice_date
+                .checked_add(jiff::Span::new().days(account.payment_terms_days))
+                .map_err(internal)?;
+            let inv = InvoiceRow {
+                id: new_id("inv"),
+                tenant_id: tenant.to_string(),
+                account_id: account.id.clone(),
+                currency: account.currency.clone(),
+                status: "draft".into(),
+                number: None,
+                invoice_date: draft.invoice_date.to_string(),
+                due_date: due.to_string(),
+                period_start: span.start.to_string(),
+                period_end: span.end.to_string(),
+                total_minor: draft.total.minor(),
+                created_at_us: now_us,
+                finalized_at_us: None,
+            };
+            tx.insert_invoice(&inv).await.map_err(|e| {
+                if e.is_unique_violation() {
+                    AppError::Conflict {
+                        code: "already_billed",
+                        message: format!(
+                            "account `{}` already has an invoice dated {}",
+                            account.id, draft.invoice_date
+                        ),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
+            let mut lines = Vec::with_capacity(draft.lines.len());
+            for (pos, l) in draft.lines.iter().enumerate() {
+                let sub = &subs[l.key];
+                let row = InvoiceLineRow {
+                    id: new_id("inl"),
+                    tenant_id: tenant.to_string(),
+                    invoice_id: inv.id.clone(),
+                    position: i64::try_from(pos).map_err(internal)?,
+                    subscription_id: sub.id.clone(),
+                    price_id: sub.price_id.clone(),
+                    description: products[&sub.product_id].name.clone(),
+                    period_start: l.service.start.to_string(),
+                    period_end: l.service.end.to_string(),
+                    quantity: l.quantity.to_string(),
+                    unit_amount: l.unit_amount.to_string(),
+                    proration_num: l.factor.numerator(),
+                    proration_den: l.factor.denominator(),
+                    amount_minor: l.amount.minor(),
+                };
+                tx.insert_invoice_line(&row).await?;
+                lines.push(row);
+                let end = billed_through.entry(l.key).or_insert(l.service.end);
+                *end = (*end).max(l.service.end);
+            }
+            let mut view = invoice_view(&inv, &lines)?;
+            emit(
+                tx,
+                tenant,
+                "invoice.created",
+                "invoice",
+                &inv.id,
+                &view,
+                now_us,
+            )
+            .await?;
+            if finalize {
+                view = self.finalize_in_tx(tx, tenant, &inv.id, now_us).await?;
+            }
+            created.push(view);
+        }
+        for (key, end) in billed_through {
+            tx.set_billed_through(tenant, &subs[key].id, &end.to_string())
+                .await?;
+        }
+        Ok(created)
+    }
+
+    async fn finalize_in_tx(
+        &self,
+        tx: &mut Tx,
+        tenant: &str,
+        id: &str,
+        now_us: i64,
+    ) -> AppResult<Invoice> {
+        let n = tx.next_sequence_value(tenant, "invoice", 1).await?;
+        let number = format!("INV-{n:06}");
+        if !tx.finalize_invoice(tenant, id, &number, now_us).await? {
+            let current = load_invoice(tx, tenant, id).await?;
+            return Err(AppError::Conflict {
+                code: "invoice_not_draft",
+                message: format!(
+                    "invoice `{id}` is {}; only drafts can be finalized",
+                    current.status
+                ),
+            });
+        }
+        let view = load_invoice(tx, tenant, id).await?;
+        emit(
+            tx,
+            tenant,
+            "invoice.finalized",
+            "invoice",
+            id,
+            &view,
+            now_us,
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Bills one bill-to account for everything due by `as_of` (default: its today).
+    pub async fn bill_account(
+        &self,
+        p: &Principal,
+        account_id: &str,
+        req: BillRequest,
+    ) -> AppResult<BillResult> {
+        p.require(Action::Bill)?;
+        let mut tx = self.store.begin().await?;
+        let account = load_account(&mut tx, &p.tenant_id, account_id).await?;
+        if account.bill_to_id != account.id {
+            return Err(AppError::Invalid {
+                code: "not_bill_to_account",
+                field: None,
+                message: format!(
+                    "account `{}` is billed to `{}`; bill that account instead",
+                    account.id, account.bill_to_id
+                ),
+            });
+        }
+        let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
+        let today = match req.as_of {
+            Some(d) => d,
+            None => account_today(&account, now)?,
+        };
+        let invoices = self
+            .bill_in_tx(
+                &mut tx,
+                &account,
+                today,
+                req.finalize.unwrap_or(false),
+                to_us(now),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(BillResult { invoices })
+    }
+
+    /// Bills every bill-to account of the tenant for what is due at `now`, finalizing the
+    /// invoices. One transaction per account: a failing account is reported, not fatal.
+    pub(crate) async fn run_billing(
+        &self,
+        tenant: &str,
+        now: Timestamp,
+    ) -> AppResult<(Vec<Invoice>, Vec<AccountError>)> {
+        let mut tx = self.store.read().await?;
+        let payers = tx.bill_to_accounts_with_subscriptions(tenant).await?;
+        tx.commit().await?;
+        let mut invoices = Vec::new();
+        let mut errors = Vec::new();
+        for payer in payers {
+            let result = async {
+                let mut tx = self.store.begin().await?;
+                let account = load_account(&mut tx, tenant, &payer).await?;
+                let today = account_today(&account, now)?;
+                let created = self
+                    .bill_in_tx(&mut tx, &account, today, true, to_us(now))
+                    .await?;
+                tx.commit().await?;
+                AppResult::Ok(created)
+            }
+            .await;
+            match result {
+                Ok(mut created) => invoices.append(&mut created),
+                Err(e) => {
+                    tracing::warn!(tenant, account = %payer, error = %e, "billing failed for account");
+                    errors.push(AccountError {
+                        account_id: payer,
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok((invoices, errors))
+    }
+
+    pub async fn finalize_invoice(&self, p: &Principal, id: &str) -> AppResult<Invoice> {
+        p.require(Action::Bill)?;
+        let mut tx = self.store.begin().await?;
+        tx.get_invoice(&p.tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("invoice", id))?;
+        let now = to_us(self.tenant_now(&mut tx, &p.tenant_id).await?);
+        let view = self.finalize_in_tx(&mut tx, &p.tenant_id, id, now).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn get_invoice(&self, p: &Principal, id: &str) -> AppResult<Invoice> {
+        p.require(Action::Read)?;
+        let mut tx = self.store.read().await?;
+        let view = load_invoice(&mut tx, &p.tenant_id, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn list_invoices(
+        &self,
+        p: &Principal,
+        filter: InvoiceFilter,
+        page: &ListParams,
+    ) -> AppResult<InvoicePage> {
+        p.require(Action::Read)?;
+        let limit = page.limit()?;
+        let mut tx = self.store.read().await?;
+        let rows = tx
+            .list_invoices(&p.tenant_id, &filter, page.cursor.as_deref(), limit)
+            .await?;
+        let mut data = Vec::with_capacity(rows.items.len());
+        for inv in &rows.items {
+            let lines = tx.invoice_lines(&p.tenant_id, &inv.id).await?;
+            data.push(invoice_view(inv, &lines)?);
+        }
+        tx.commit().await?;
+        Ok(InvoicePage {
+            data,
+            next_cursor: rows.next_cursor,
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! The one error type of the use cases; the HTTP edge maps it to a status and a stable code.
+
+use quoin_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is well-formed but a value breaks a rule (HTTP 422).
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    /// The request cannot be read at all (HTTP 400).
+    #[error("{message}")]
+    BadRequest {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    #[error("missing or invalid API key")]
+    Unauthenticated,
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{resource} `{id}` not found")]
+    NotFound { resource: &'static str, id: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 422 naming the offending field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code: "invalid_field",
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
+        AppError::NotFound {
+            resource,
+            id: id.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::BadRequest { .. } => 400,
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden { .. } => 403,
+            AppError::NotFound { .. } => 404,
+            AppError::Conflict { .. } => 409,
+            AppError::Store(_) | AppError::Internal(_) => 500,
+        }
+    }
+
+    /// Stable machine-readable code; clients branch on it, never on the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { code, .. }
+            | AppError::BadRequest { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. } => code,
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::NotFound { .. } => "not_found",
+            AppError::Store(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } | AppError::BadRequest { field, .. } => {
+                field.as_deref()
+            }
+            _ => None,
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

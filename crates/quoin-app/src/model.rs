@@ -1,0 +1,429 @@
+//! API models: what crosses the edge as JSON. Requests reject unknown fields; decimals
+//! travel as strings ("24.95") so no float ever touches an amount; dates are `YYYY-MM-DD`,
+//! instants RFC 3339 in UTC.
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Business,
+    Person,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlignmentCode {
+    /// Every subscription renews on the account's bill cycle day (one invoice per cycle).
+    Calendar,
+    /// Each subscription renews on the day it started.
+    Anniversary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProrationCode {
+    /// Days served over the days of the surrounding billing period (default).
+    ActualDays,
+    /// 30E/360 day count.
+    Thirty360,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    Primary,
+    Billing,
+    Technical,
+    Other,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BillingProfileInput {
+    /// ISO 4217 code, e.g. "USD".
+    pub currency: String,
+    /// 1–31, clamped to the month's end. When unset, the first subscription sets it.
+    #[serde(default)]
+    pub bill_cycle_day: Option<i64>,
+    #[serde(default)]
+    pub alignment: Option<AlignmentCode>,
+    /// Net days until an invoice is due (default 30).
+    #[serde(default)]
+    pub payment_terms_days: Option<i64>,
+    /// IANA time zone for billing dates (default: the tenant's).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub proration: Option<ProrationCode>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    pub kind: AccountKind,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Your own reference (e.g. the CRM id); unique per tenant.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// The account that receives the invoices: this account (default) or an ancestor.
+    #[serde(default)]
+    pub bill_to_id: Option<String>,
+    pub billing: BillingProfileInput,
+    #[serde(default)]
+    pub contacts: Vec<CreateContact>,
+    #[serde(default)]
+    pub locations: Vec<CreateLocation>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BillingProfile {
+    pub currency: String,
+    pub bill_cycle_day: Option<i64>,
+    pub alignment: AlignmentCode,
+    pub payment_terms_days: i64,
+    pub time_zone: String,
+    pub proration: ProrationCode,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Account {
+    pub id: String,
+    pub kind: AccountKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub bill_to_id: String,
+    /// Billing account number, generated and unique per tenant (with a Luhn check digit).
+    pub ban: String,
+    pub status: String,
+    pub billing: BillingProfile,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContact {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub role: Option<ContactRole>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub role: ContactRole,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLocation {
+    pub label: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. "US".
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Location {
+    pub id: String,
+    pub account_id: String,
+    pub label: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePrice {
+    pub currency: String,
+    /// Price per unit per period as a decimal string, e.g. "24.95"; never negative.
+    pub amount: String,
+    /// day, week, month, quarter, half_year, year, or N_days / N_weeks / N_months.
+    pub period: String,
+    /// in_advance (default) or in_arrears.
+    #[serde(default)]
+    pub timing: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    /// Unique per tenant, e.g. "fiber-100".
+    pub code: String,
+    pub name: String,
+    pub prices: Vec<CreatePrice>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Price {
+    pub id: String,
+    pub product_id: String,
+    pub currency: String,
+    pub amount: String,
+    pub period: String,
+    pub timing: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Product {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub status: String,
+    pub prices: Vec<Price>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    pub account_id: String,
+    pub price_id: String,
+    /// Decimal string, default "1"; must be positive.
+    #[serde(default)]
+    pub quantity: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub start_date: Date,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Subscription {
+    pub id: String,
+    pub account_id: String,
+    pub bill_to_id: String,
+    pub product_id: String,
+    pub price_id: String,
+    pub quantity: String,
+    #[schema(value_type = String, format = Date)]
+    pub start_date: Date,
+    pub status: String,
+    /// End (exclusive) of the last invoiced service period.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub billed_through: Option<Date>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BillRequest {
+    /// Bill what is due on this date (default: today in the account's time zone).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub as_of: Option<Date>,
+    /// Finalize (number) the invoices right away (default false: drafts).
+    #[serde(default)]
+    pub finalize: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Proration {
+    pub numerator: i64,
+    pub denominator: i64,
+    /// numerator / denominator as a decimal string.
+    pub factor: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvoiceLine {
+    pub id: String,
+    pub subscription_id: String,
+    pub price_id: String,
+    pub description: String,
+    #[schema(value_type = String, format = Date)]
+    pub period_start: Date,
+    #[schema(value_type = String, format = Date)]
+    pub period_end: Date,
+    pub quantity: String,
+    pub unit_amount: String,
+    pub proration: Proration,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Invoice {
+    pub id: String,
+    pub account_id: String,
+    /// Gapless per tenant; set on finalize.
+    pub number: Option<String>,
+    /// draft, finalized
+    pub status: String,
+    pub currency: String,
+    #[schema(value_type = String, format = Date)]
+    pub invoice_date: Date,
+    #[schema(value_type = String, format = Date)]
+    pub due_date: Date,
+    #[schema(value_type = String, format = Date)]
+    pub period_start: Date,
+    #[schema(value_type = String, format = Date)]
+    pub period_end: Date,
+    pub total: String,
+    pub lines: Vec<InvoiceLine>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finalized_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BillResult {
+    pub invoices: Vec<Invoice>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TestClock {
+    /// system or test
+    pub mode: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetTestClock {
+    /// Freeze the tenant's clock at this instant.
+    #[schema(value_type = String, format = DateTime)]
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceTestClock {
+    /// Move the clock to this instant (later than now)…
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Timestamp>,
+    /// …or forward by this many days.
+    #[serde(default)]
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdvanceResult {
+    pub clock: TestClock,
+    /// Invoices the billing that came due created (finalized).
+    pub invoices: Vec<Invoice>,
+    /// Bill-to accounts whose billing failed, with the reason; the others were billed.
+    pub errors: Vec<AccountError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountError {
+    pub account_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKey {
+    /// Public prefix of the key; safe to log.
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// The full key. Shown once; only a hash is stored.
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub topic: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub payload: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// A page of a list; pass `next_cursor` back as `cursor` for the next page.
+macro_rules! page_type {
+    ($name:ident, $item:ty) => {
+        #[derive(Debug, Clone, Serialize, ToSchema)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+page_type!(AccountPage, Account);
+page_type!(ProductPage, Product);
+page_type!(SubscriptionPage, Subscription);
+page_type!(InvoicePage, Invoice);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventPage {
+    pub data: Vec<Event>,
+    /// Pass as `after` to continue; null when nothing newer exists yet.
+    pub next_after: Option<i64>,
+}
+
+/// Common list parameters: `limit` 1–200 (default 50) and the opaque `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 200;
+
+    pub fn limit(&self) -> crate::AppResult<i64> {
+        match self.limit {
+            None => Ok(Self::DEFAULT_LIMIT),
+            Some(n @ 1..=Self::MAX_LIMIT) => Ok(n),
+            Some(n) => Err(crate::AppError::invalid(
+                "limit",
+                format!("limit must be between 1 and {}, got {n}", Self::MAX_LIMIT),
+            )),
+        }
+    }
+}

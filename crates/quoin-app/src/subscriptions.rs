@@ -1,0 +1,151 @@
+//! Subscriptions: an account's service on a price from a start date.
+
+use jiff::civil::Date;
+use quoin_store::new_id;
+use quoin_store::rows::SubscriptionRow;
+
+use crate::auth::{Action, Principal};
+use crate::clock::to_us;
+use crate::error::{AppError, AppResult};
+use crate::events::emit;
+use crate::model::*;
+use crate::{validate, App};
+
+pub(crate) fn parse_date(text: &str, what: &str) -> AppResult<Date> {
+    text.parse()
+        .map_err(|_| AppError::Internal(format!("stored {what} `{text}` is not a date")))
+}
+
+pub(crate) fn subscription_view(r: &SubscriptionRow) -> AppResult<Subscription> {
+    Ok(Subscription {
+        id: r.id.clone(),
+        account_id: r.account_id.clone(),
+        bill_to_id: r.bill_to_id.clone(),
+        product_id: r.product_id.clone(),
+        price_id: r.price_id.clone(),
+        quantity: r.quantity.clone(),
+        start_date: parse_date(&r.start_date, "start_date")?,
+        status: r.status.clone(),
+        billed_through: r
+            .billed_through
+            .as_deref()
+            .map(|d| parse_date(d, "billed_through"))
+            .transpose()?,
+    })
+}
+
+impl App {
+    pub async fn create_subscription(
+        &self,
+        p: &Principal,
+        input: CreateSubscription,
+    ) -> AppResult<Subscription> {
+        p.require(Action::WriteSubscriptions)?;
+        let tenant = p.tenant_id.as_str();
+        let quantity = match &input.quantity {
+            Some(q) => validate::positive_decimal("quantity", q)?,
+            None => rust_decimal::Decimal::ONE,
+        };
+        let mut tx = self.store.begin().await?;
+        let account = tx
+            .get_account(tenant, &input.account_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid("account_id", format!("no account `{}`", input.account_id))
+            })?;
+        let price = tx
+            .get_price(tenant, &input.price_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid("price_id", format!("no price `{}`", input.price_id))
+            })?;
+        let payer = tx
+            .get_account(tenant, &account.bill_to_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(format!("bill-to account of {} is missing", account.id))
+            })?;
+        if price.currency != payer.currency {
+            return Err(AppError::Invalid {
+                code: "currency_mismatch",
+                field: Some("price_id".into()),
+                message: format!(
+                    "price `{}` is in {} but account `{}` is billed in {}",
+                    price.id, price.currency, payer.id, payer.currency
+                ),
+            });
+        }
+        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        // Like Kill Bill: an account without a bill cycle day takes it from its first subscription.
+        if payer.bill_cycle_day.is_none() {
+            tx.set_account_bill_cycle_day(
+                tenant,
+                &payer.id,
+                i64::from(input.start_date.day()),
+                now,
+            )
+            .await?;
+        }
+        let row = SubscriptionRow {
+            id: new_id("sub"),
+            tenant_id: tenant.to_string(),
+            account_id: account.id.clone(),
+            bill_to_id: payer.id.clone(),
+            product_id: price.product_id.clone(),
+            price_id: price.id.clone(),
+            quantity: quantity.to_string(),
+            start_date: input.start_date.to_string(),
+            status: "active".into(),
+            billed_through: None,
+            created_at_us: now,
+        };
+        tx.insert_subscription(&row).await?;
+        let view = subscription_view(&row)?;
+        emit(
+            &mut tx,
+            tenant,
+            "subscription.created",
+            "subscription",
+            &row.id,
+            &view,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn get_subscription(&self, p: &Principal, id: &str) -> AppResult<Subscription> {
+        p.require(Action::Read)?;
+        let mut tx = self.store.read().await?;
+        let row = tx
+            .get_subscription(&p.tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription", id))?;
+        tx.commit().await?;
+        subscription_view(&row)
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        p: &Principal,
+        account: Option<&str>,
+        page: &ListParams,
+    ) -> AppResult<SubscriptionPage> {
+        p.require(Action::Read)?;
+        let limit = page.limit()?;
+        let mut tx = self.store.read().await?;
+        let rows = tx
+            .list_subscriptions(&p.tenant_id, account, page.cursor.as_deref(), limit)
+            .await?;
+        tx.commit().await?;
+        Ok(SubscriptionPage {
+            data: rows
+                .items
+                .iter()
+                .map(subscription_view)
+                .collect::<AppResult<_>>()?,
+            next_cursor: rows.next_cursor,
+        })
+    }
+}
