@@ -45,7 +45,11 @@ fn price_row(
 ) -> AppResult<PriceRow> {
     let field = |f: &str| format!("prices[{i}].{f}");
     let currency = validate::currency(&field("currency"), &p.currency)?;
-    let amount = validate::non_negative_decimal(&field("amount"), &p.amount)?;
+    let mut amount = validate::non_negative_decimal(&field("amount"), &p.amount)?;
+    // Show at least the currency's minor digits ("7.50", not "7.5").
+    if amount.scale() < currency.exponent() {
+        amount.rescale(currency.exponent());
+    }
     if amount.scale() > 10 {
         return Err(AppError::invalid(
             field("amount"),

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::auth::{Action, Principal};
 use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
-use crate::model::{AdvanceResult, AdvanceTestClock, SetTestClock, TestClock};
+use crate::model::{AccountError, AdvanceResult, AdvanceTestClock, SetTestClock, TestClock};
 use crate::{App, Mode};
 
 impl App {
@@ -97,11 +97,31 @@ impl App {
                 ),
             ));
         }
-        let mut tx = self.store.begin().await?;
-        tx.set_tenant_clock(&p.tenant_id, Some(to_us(target)))
-            .await?;
-        tx.commit().await?;
-        let (invoices, errors) = self.run_billing(&p.tenant_id, target).await?;
+        if current.now.duration_until(target) > SignedDuration::from_hours(24 * 3660) {
+            return Err(AppError::invalid("to", "a test clock moves at most 3660 days per call"));
+        }
+        // Step a day at a time so each cycle is billed at the moment it falls due, as it
+        // would have been in real time (invoice timestamps follow the simulated calendar).
+        let mut invoices = Vec::new();
+        let mut errors: Vec<AccountError> = Vec::new();
+        let mut step = current.now;
+        while step < target {
+            step = step
+                .checked_add(SignedDuration::from_hours(24))
+                .map_err(|e| AppError::invalid("to", e.to_string()))?
+                .min(target);
+            let mut tx = self.store.begin().await?;
+            tx.set_tenant_clock(&p.tenant_id, Some(to_us(step))).await?;
+            tx.commit().await?;
+            let (mut created, failed) = self.run_billing(&p.tenant_id, step).await?;
+            invoices.append(&mut created);
+            // An account that fails keeps failing each day; report it once.
+            for e in failed {
+                if !errors.iter().any(|x| x.account_id == e.account_id) {
+                    errors.push(e);
+                }
+            }
+        }
         Ok(AdvanceResult {
             clock: TestClock {
                 mode: "test".into(),

@@ -1,1 +1,282 @@
-fn main() {}
+//! `quoin`: the Quoin server and its operator commands.
+
+mod config;
+mod demo;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+use quoin_app::model::{AccountKind, AlignmentCode, BillRequest, BillingProfileInput, CreateAccount, ListParams};
+use quoin_app::{App, Principal, SystemClock};
+use quoin_store::repo::AccountFilter;
+use quoin_store::Store;
+
+use config::Config;
+
+#[derive(Parser)]
+#[command(name = "quoin", version, about = "Quoin: lead-to-cash for subscription service providers")]
+struct Cli {
+    /// Configuration file (default: ./quoin.toml when present).
+    #[arg(long, global = true, env = "QUOIN_CONFIG")]
+    config: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…); without it Quoin uses SQLite in the data directory.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Data directory for the embedded SQLite store.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        /// Address to bind, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a demo tenant with accounts billed over simulated months, print the URL and an
+    /// API key, and serve. Uses its own data directory, recreated on every run.
+    Demo {
+        #[arg(long, default_value = "quoin-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Prepare the data and print the key, but do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Tenants (operator commands).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Accounts of a tenant.
+    #[command(subcommand)]
+    Accounts(AccountsCmd),
+    /// Bill one account for everything due by a date.
+    Bill {
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        #[arg(long)]
+        account: String,
+        /// Bill what is due on this date (YYYY-MM-DD); default today in the account's zone.
+        #[arg(long)]
+        as_of: Option<Date>,
+        /// Finalize (number) the invoices.
+        #[arg(long)]
+        finalize: bool,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant and print its admin API key (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum AccountsCmd {
+    Create {
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// business or person
+        #[arg(long, default_value = "business")]
+        kind: String,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Bill cycle day 1–31.
+        #[arg(long)]
+        bcd: Option<i64>,
+        /// calendar or anniversary
+        #[arg(long, default_value = "calendar")]
+        alignment: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    List {
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    Show {
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        id: String,
+    },
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn open_app(cfg: &Config) -> anyhow::Result<App> {
+    let url = cfg.store_url();
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {url}"))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(App::new(store, Arc::new(SystemClock), cfg.mode()?))
+}
+
+/// The tenant to act on: the one named, or the only one there is.
+async fn pick_tenant(app: &App, tenant: Option<String>) -> anyhow::Result<Principal> {
+    let id = match tenant {
+        Some(t) => t,
+        None => {
+            let tenants = app.list_tenants().await?;
+            match tenants.as_slice() {
+                [one] => one.id.clone(),
+                [] => bail!("no tenant yet: create one with `quoin tenant create --name NAME`"),
+                many => bail!(
+                    "several tenants exist; pass --tenant (or QUOIN_TENANT) with one of: {}",
+                    many.iter().map(|t| format!("{} ({})", t.id, t.name)).collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
+    };
+    Ok(app.operator(&id).await?)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        cfg.database_url = Some(url);
+    }
+    if let Some(dir) = cli.data_dir {
+        cfg.data_dir = dir;
+    }
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", quoin_server::openapi::document_json());
+        }
+        Command::Serve { listen } => {
+            init_tracing(&cfg.log);
+            let listen = listen.unwrap_or_else(|| cfg.listen.clone());
+            let app = open_app(&cfg).await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen} (is another server running? use --listen)"))?;
+            tracing::info!(url = %format!("http://{listen}"), backend = app.store().backend().name(), "Quoin is serving");
+            quoin_server::serve(app, listener).await?;
+        }
+        Command::Migrate => {
+            let app = open_app(&cfg).await?;
+            println!("migrated {} ({})", cfg.store_url(), app.store().backend().name());
+        }
+        Command::Demo { dir, listen, no_serve } => {
+            init_tracing("warn");
+            demo::run(&dir, &listen, no_serve).await?;
+        }
+        Command::Tenant(TenantCmd::Create { name, time_zone }) => {
+            let app = open_app(&cfg).await?;
+            let t = app.create_tenant(&name, &time_zone).await?;
+            println!("tenant {} ({})", t.tenant_id, t.name);
+            println!("admin API key (shown once): {}", t.admin_key.key);
+        }
+        Command::Tenant(TenantCmd::List) => {
+            let app = open_app(&cfg).await?;
+            for t in app.list_tenants().await? {
+                println!("{}  {}  tz={}  clock={}", t.id, t.name, t.time_zone, t.clock_mode);
+            }
+        }
+        Command::Accounts(cmd) => accounts(&cfg, cmd).await?,
+        Command::Bill { tenant, account, as_of, finalize } => {
+            let app = open_app(&cfg).await?;
+            let p = pick_tenant(&app, tenant).await?;
+            let result = app
+                .bill_account(&p, &account, BillRequest { as_of, finalize: Some(finalize) })
+                .await?;
+            if result.invoices.is_empty() {
+                eprintln!("nothing due for {account}");
+            }
+            print_json(&result)?;
+        }
+    }
+    Ok(())
+}
+
+async fn accounts(cfg: &Config, cmd: AccountsCmd) -> anyhow::Result<()> {
+    let app = open_app(cfg).await?;
+    match cmd {
+        AccountsCmd::Create { tenant, name, kind, currency, bcd, alignment, email, parent } => {
+            let p = pick_tenant(&app, tenant).await?;
+            let kind = match kind.as_str() {
+                "business" => AccountKind::Business,
+                "person" => AccountKind::Person,
+                other => bail!("--kind must be business or person, got `{other}`"),
+            };
+            let alignment = match alignment.as_str() {
+                "calendar" => AlignmentCode::Calendar,
+                "anniversary" => AlignmentCode::Anniversary,
+                other => bail!("--alignment must be calendar or anniversary, got `{other}`"),
+            };
+            let input = CreateAccount {
+                kind,
+                name,
+                email,
+                external_id: None,
+                parent_id: parent,
+                bill_to_id: None,
+                billing: BillingProfileInput {
+                    currency,
+                    bill_cycle_day: bcd,
+                    alignment: Some(alignment),
+                    payment_terms_days: None,
+                    time_zone: None,
+                    proration: None,
+                },
+                contacts: vec![],
+                locations: vec![],
+            };
+            print_json(&app.create_account(&p, input).await?)?;
+        }
+        AccountsCmd::List { tenant, limit } => {
+            let p = pick_tenant(&app, tenant).await?;
+            let page = app
+                .list_accounts(&p, AccountFilter::default(), &ListParams { limit: Some(limit), cursor: None })
+                .await?;
+            println!("{:<36}  {:<11}  {:<8}  {:>4}  NAME", "ID", "BAN", "KIND", "BCD");
+            for a in &page.data {
+                let kind = serde_json::to_value(a.kind)?.as_str().unwrap_or("").to_string();
+                let bcd = a.billing.bill_cycle_day.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                println!("{:<36}  {:<11}  {:<8}  {:>4}  {}", a.id, a.ban, kind, bcd, a.name);
+            }
+            if let Some(c) = page.next_cursor {
+                eprintln!("(more: the API lists further pages with cursor={c})");
+            }
+        }
+        AccountsCmd::Show { tenant, id } => {
+            let p = pick_tenant(&app, tenant).await?;
+            print_json(&app.get_account(&p, &id).await?)?;
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,108 @@
+//! Quoin's HTTP API: REST under `/v1` (JSON, API-key auth, idempotent POSTs, cursor
+//! pagination), its OpenAPI document, health, readiness and Prometheus metrics.
 
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+
+use std::sync::OnceLock;
+
+use axum::routing::{get, post};
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use quoin_app::App;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use routes::{accounts, billing, catalog, keys, system};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every router).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+/// Builds the whole HTTP application around an [`App`].
+pub fn router(app: App) -> Router {
+    let state = AppState {
+        app,
+        metrics: metrics_handle(),
+    };
+    let v1 = Router::new()
+        .route("/v1/accounts", post(accounts::create).get(accounts::list))
+        .route("/v1/accounts/{id}", get(accounts::get))
+        .route("/v1/accounts/{id}/contacts", post(accounts::add_contact).get(accounts::list_contacts))
+        .route("/v1/accounts/{id}/locations", post(accounts::add_location).get(accounts::list_locations))
+        .route("/v1/accounts/{id}/bill", post(billing::bill_account))
+        .route("/v1/products", post(catalog::create).get(catalog::list))
+        .route("/v1/products/{id}", get(catalog::get))
+        .route("/v1/subscriptions", post(billing::create_subscription).get(billing::list_subscriptions))
+        .route("/v1/subscriptions/{id}", get(billing::get_subscription))
+        .route("/v1/invoices", get(billing::list_invoices))
+        .route("/v1/invoices/{id}", get(billing::get_invoice))
+        .route("/v1/invoices/{id}/finalize", post(billing::finalize_invoice))
+        .route("/v1/billing/run", post(billing::run_billing))
+        .route(
+            "/v1/test-clock",
+            get(billing::get_clock).post(billing::set_clock).delete(billing::clear_clock),
+        )
+        .route("/v1/test-clock/advance", post(billing::advance_clock))
+        .route("/v1/api-keys", post(keys::create).get(keys::list))
+        .route("/v1/api-keys/{id}/revoke", post(keys::revoke))
+        .route("/v1/events", get(keys::events))
+        // Layers run bottom-up: authenticate first, then idempotency sees the tenant.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/v1/openapi.json", get(system::openapi))
+        .merge(v1)
+        .layer(axum::middleware::from_fn(middleware::track_metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(middleware::MAX_BODY))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C / SIGTERM, letting requests in flight finish.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

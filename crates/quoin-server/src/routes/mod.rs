@@ -1,0 +1,27 @@
+//! Handlers, one module per resource. Each is a thin shell: extract, call the app, answer.
+
+pub mod accounts;
+pub mod billing;
+pub mod catalog;
+pub mod keys;
+pub mod system;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// `limit` (1–200, default 50) and `cursor` (the previous page's `next_cursor`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl From<&PageQuery> for quoin_app::model::ListParams {
+    fn from(q: &PageQuery) -> Self {
+        Self {
+            limit: q.limit,
+            cursor: q.cursor.clone(),
+        }
+    }
+}
