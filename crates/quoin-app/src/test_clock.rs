@@ -98,7 +98,10 @@ impl App {
             ));
         }
         if current.now.duration_until(target) > SignedDuration::from_hours(24 * 3660) {
-            return Err(AppError::invalid("to", "a test clock moves at most 3660 days per call"));
+            return Err(AppError::invalid(
+                "to",
+                "a test clock moves at most 3660 days per call",
+            ));
         }
         // Step a day at a time so each cycle is billed at the moment it falls due, as it
         // would have been in real time (invoice timestamps follow the simulated calendar).

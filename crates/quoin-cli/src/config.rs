@@ -49,7 +49,13 @@ impl Config {
             None => fig = fig.merge(Toml::file("quoin.toml")),
         }
         let cfg: Config = fig
-            .merge(Env::prefixed("QUOIN_").only(&["data_dir", "database_url", "listen", "mode", "log"]))
+            .merge(Env::prefixed("QUOIN_").only(&[
+                "data_dir",
+                "database_url",
+                "listen",
+                "mode",
+                "log",
+            ]))
             .extract()
             .context("invalid configuration (check quoin.toml and QUOIN_* variables)")?;
         cfg.mode()?;

@@ -24,7 +24,12 @@ const PRODUCTS: &[(&str, &str, &str, &str)] = &[
     ("fiber-1000", "Fiber 1 Gbps", "79.95", "month"),
     ("static-ip", "Static IPv4 address", "5.00", "month"),
     ("router-rental", "Wi-Fi router rental", "7.50", "month"),
-    ("business-fiber-annual", "Business Fiber 500, annual", "1200.00", "year"),
+    (
+        "business-fiber-annual",
+        "Business Fiber 500, annual",
+        "1200.00",
+        "year",
+    ),
 ];
 
 const ACCOUNTS: &[DemoAccount] = &[
@@ -62,7 +67,10 @@ fn account_input(a: &DemoAccount, parent: Option<&str>) -> CreateAccount {
     CreateAccount {
         kind: a.kind,
         name: a.name.to_string(),
-        email: Some(format!("{}@example.com", a.name.to_lowercase().replace(' ', "."))),
+        email: Some(format!(
+            "{}@example.com",
+            a.name.to_lowercase().replace(' ', ".")
+        )),
         external_id: None,
         parent_id: parent.map(str::to_string),
         bill_to_id: parent.map(str::to_string),
@@ -94,9 +102,17 @@ fn account_input(a: &DemoAccount, parent: Option<&str>) -> CreateAccount {
 
 /// Builds the demo tenant and returns it with the admin key.
 pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
-    let tenant = app.create_tenant("Demo Broadband", "America/Chicago").await?;
+    let tenant = app
+        .create_tenant("Demo Broadband", "America/Chicago")
+        .await?;
     let p = app.operator(&tenant.tenant_id).await?;
-    app.set_test_clock(&p, SetTestClock { now: "2025-01-01T12:00:00Z".parse()? }).await?;
+    app.set_test_clock(
+        &p,
+        SetTestClock {
+            now: "2025-01-01T12:00:00Z".parse()?,
+        },
+    )
+    .await?;
 
     let mut prices = std::collections::HashMap::new();
     for (code, name, amount, period) in PRODUCTS {
@@ -137,7 +153,9 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
                 alignment: AlignmentCode::Calendar,
                 services: &[],
             };
-            let b = app.create_account(&p, account_input(&branch, Some(&account.id))).await?;
+            let b = app
+                .create_account(&p, account_input(&branch, Some(&account.id)))
+                .await?;
             subscriptions.push(CreateSubscription {
                 account_id: b.id,
                 price_id: prices["fiber-100"].clone(),
@@ -152,8 +170,19 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
     // Walk the clock month by month so each cycle is billed when it falls due.
     let mut invoices = 0;
     for month in 1..=6 {
-        let to = date(2025, month, 28).at(12, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC)?.timestamp();
-        let r = app.advance_test_clock(&p, AdvanceTestClock { to: Some(to), days: None }).await?;
+        let to = date(2025, month, 28)
+            .at(12, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)?
+            .timestamp();
+        let r = app
+            .advance_test_clock(
+                &p,
+                AdvanceTestClock {
+                    to: Some(to),
+                    days: None,
+                },
+            )
+            .await?;
         anyhow::ensure!(r.errors.is_empty(), "demo billing failed: {:?}", r.errors);
         invoices += r.invoices.len();
     }

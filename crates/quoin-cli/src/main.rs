@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use jiff::civil::Date;
-use quoin_app::model::{AccountKind, AlignmentCode, BillRequest, BillingProfileInput, CreateAccount, ListParams};
+use quoin_app::model::{
+    AccountKind, AlignmentCode, BillRequest, BillingProfileInput, CreateAccount, ListParams,
+};
 use quoin_app::{App, Principal, SystemClock};
 use quoin_store::repo::AccountFilter;
 use quoin_store::Store;
@@ -17,7 +19,11 @@ use quoin_store::Store;
 use config::Config;
 
 #[derive(Parser)]
-#[command(name = "quoin", version, about = "Quoin: lead-to-cash for subscription service providers")]
+#[command(
+    name = "quoin",
+    version,
+    about = "Quoin: lead-to-cash for subscription service providers"
+)]
 struct Cli {
     /// Configuration file (default: ./quoin.toml when present).
     #[arg(long, global = true, env = "QUOIN_CONFIG")]
@@ -127,7 +133,10 @@ enum AccountsCmd {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 async fn open_app(cfg: &Config) -> anyhow::Result<App> {
@@ -150,7 +159,10 @@ async fn pick_tenant(app: &App, tenant: Option<String>) -> anyhow::Result<Princi
                 [] => bail!("no tenant yet: create one with `quoin tenant create --name NAME`"),
                 many => bail!(
                     "several tenants exist; pass --tenant (or QUOIN_TENANT) with one of: {}",
-                    many.iter().map(|t| format!("{} ({})", t.id, t.name)).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|t| format!("{} ({})", t.id, t.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }
         }
@@ -183,15 +195,25 @@ async fn main() -> anyhow::Result<()> {
             let app = open_app(&cfg).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
-                .with_context(|| format!("cannot listen on {listen} (is another server running? use --listen)"))?;
+                .with_context(|| {
+                    format!("cannot listen on {listen} (is another server running? use --listen)")
+                })?;
             tracing::info!(url = %format!("http://{listen}"), backend = app.store().backend().name(), "Quoin is serving");
             quoin_server::serve(app, listener).await?;
         }
         Command::Migrate => {
             let app = open_app(&cfg).await?;
-            println!("migrated {} ({})", cfg.store_url(), app.store().backend().name());
+            println!(
+                "migrated {} ({})",
+                cfg.store_url(),
+                app.store().backend().name()
+            );
         }
-        Command::Demo { dir, listen, no_serve } => {
+        Command::Demo {
+            dir,
+            listen,
+            no_serve,
+        } => {
             init_tracing("warn");
             demo::run(&dir, &listen, no_serve).await?;
         }
@@ -204,15 +226,30 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant(TenantCmd::List) => {
             let app = open_app(&cfg).await?;
             for t in app.list_tenants().await? {
-                println!("{}  {}  tz={}  clock={}", t.id, t.name, t.time_zone, t.clock_mode);
+                println!(
+                    "{}  {}  tz={}  clock={}",
+                    t.id, t.name, t.time_zone, t.clock_mode
+                );
             }
         }
         Command::Accounts(cmd) => accounts(&cfg, cmd).await?,
-        Command::Bill { tenant, account, as_of, finalize } => {
+        Command::Bill {
+            tenant,
+            account,
+            as_of,
+            finalize,
+        } => {
             let app = open_app(&cfg).await?;
             let p = pick_tenant(&app, tenant).await?;
             let result = app
-                .bill_account(&p, &account, BillRequest { as_of, finalize: Some(finalize) })
+                .bill_account(
+                    &p,
+                    &account,
+                    BillRequest {
+                        as_of,
+                        finalize: Some(finalize),
+                    },
+                )
                 .await?;
             if result.invoices.is_empty() {
                 eprintln!("nothing due for {account}");
@@ -226,7 +263,16 @@ async fn main() -> anyhow::Result<()> {
 async fn accounts(cfg: &Config, cmd: AccountsCmd) -> anyhow::Result<()> {
     let app = open_app(cfg).await?;
     match cmd {
-        AccountsCmd::Create { tenant, name, kind, currency, bcd, alignment, email, parent } => {
+        AccountsCmd::Create {
+            tenant,
+            name,
+            kind,
+            currency,
+            bcd,
+            alignment,
+            email,
+            parent,
+        } => {
             let p = pick_tenant(&app, tenant).await?;
             let kind = match kind.as_str() {
                 "business" => AccountKind::Business,
@@ -261,13 +307,33 @@ async fn accounts(cfg: &Config, cmd: AccountsCmd) -> anyhow::Result<()> {
         AccountsCmd::List { tenant, limit } => {
             let p = pick_tenant(&app, tenant).await?;
             let page = app
-                .list_accounts(&p, AccountFilter::default(), &ListParams { limit: Some(limit), cursor: None })
+                .list_accounts(
+                    &p,
+                    AccountFilter::default(),
+                    &ListParams {
+                        limit: Some(limit),
+                        cursor: None,
+                    },
+                )
                 .await?;
-            println!("{:<36}  {:<11}  {:<8}  {:>4}  NAME", "ID", "BAN", "KIND", "BCD");
+            println!(
+                "{:<36}  {:<11}  {:<8}  {:>4}  NAME",
+                "ID", "BAN", "KIND", "BCD"
+            );
             for a in &page.data {
-                let kind = serde_json::to_value(a.kind)?.as_str().unwrap_or("").to_string();
-                let bcd = a.billing.bill_cycle_day.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
-                println!("{:<36}  {:<11}  {:<8}  {:>4}  {}", a.id, a.ban, kind, bcd, a.name);
+                let kind = serde_json::to_value(a.kind)?
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let bcd = a
+                    .billing
+                    .bill_cycle_day
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<36}  {:<11}  {:<8}  {:>4}  {}",
+                    a.id, a.ban, kind, bcd, a.name
+                );
             }
             if let Some(c) = page.next_cursor {
                 eprintln!("(more: the API lists further pages with cursor={c})");

@@ -30,7 +30,11 @@ impl From<AppError> for ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, field: Option<String>, message: impl Into<String>) -> Self {
+    pub fn bad_request(
+        code: &'static str,
+        field: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError(AppError::BadRequest {
             code,
             field,

@@ -32,7 +32,11 @@ fn quoted(message: &str) -> Option<&str> {
 
 fn describe(path: String, message: String, syntax: bool) -> ApiError {
     if syntax {
-        return ApiError::bad_request("malformed_json", None, format!("request body is not valid JSON: {message}"));
+        return ApiError::bad_request(
+            "malformed_json",
+            None,
+            format!("request body is not valid JSON: {message}"),
+        );
     }
     let (code, field) = if message.starts_with("unknown field") {
         ("unknown_field", quoted(&message).map(|n| join(&path, n)))
@@ -61,7 +65,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request("unreadable_body", None, e.to_string()))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
         let de = &mut serde_json::Deserializer::from_slice(bytes);
         match serde_path_to_error::deserialize(de) {
             Ok(v) => Ok(ApiJson(v)),
@@ -89,7 +97,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|e| {
                 let path = e.path().to_string();
                 let message = e.into_inner().to_string();
-                let field = quoted(&message).map(str::to_string).or(Some(path).filter(|p| p != "."));
+                let field = quoted(&message)
+                    .map(str::to_string)
+                    .or(Some(path).filter(|p| p != "."));
                 ApiError::bad_request("invalid_query", field, message)
             })
     }

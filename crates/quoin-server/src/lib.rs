@@ -45,28 +45,48 @@ pub fn router(app: App) -> Router {
     let v1 = Router::new()
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
         .route("/v1/accounts/{id}", get(accounts::get))
-        .route("/v1/accounts/{id}/contacts", post(accounts::add_contact).get(accounts::list_contacts))
-        .route("/v1/accounts/{id}/locations", post(accounts::add_location).get(accounts::list_locations))
+        .route(
+            "/v1/accounts/{id}/contacts",
+            post(accounts::add_contact).get(accounts::list_contacts),
+        )
+        .route(
+            "/v1/accounts/{id}/locations",
+            post(accounts::add_location).get(accounts::list_locations),
+        )
         .route("/v1/accounts/{id}/bill", post(billing::bill_account))
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route("/v1/products/{id}", get(catalog::get))
-        .route("/v1/subscriptions", post(billing::create_subscription).get(billing::list_subscriptions))
+        .route(
+            "/v1/subscriptions",
+            post(billing::create_subscription).get(billing::list_subscriptions),
+        )
         .route("/v1/subscriptions/{id}", get(billing::get_subscription))
         .route("/v1/invoices", get(billing::list_invoices))
         .route("/v1/invoices/{id}", get(billing::get_invoice))
-        .route("/v1/invoices/{id}/finalize", post(billing::finalize_invoice))
+        .route(
+            "/v1/invoices/{id}/finalize",
+            post(billing::finalize_invoice),
+        )
         .route("/v1/billing/run", post(billing::run_billing))
         .route(
             "/v1/test-clock",
-            get(billing::get_clock).post(billing::set_clock).delete(billing::clear_clock),
+            get(billing::get_clock)
+                .post(billing::set_clock)
+                .delete(billing::clear_clock),
         )
         .route("/v1/test-clock/advance", post(billing::advance_clock))
         .route("/v1/api-keys", post(keys::create).get(keys::list))
         .route("/v1/api-keys/{id}/revoke", post(keys::revoke))
         .route("/v1/events", get(keys::events))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ));
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
@@ -94,7 +114,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

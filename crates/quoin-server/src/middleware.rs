@@ -23,7 +23,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let presented = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::to_string);
     let Some(key) = presented else {
@@ -54,7 +57,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(key) = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string)) else {
+    let Some(key) = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_string))
+    else {
         return next.run(req).await;
     };
     let key = match key {
@@ -73,7 +80,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let (parts, body) = req.into_parts();
     let bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => return ApiError::bad_request("unreadable_body", None, e.to_string()).into_response(),
+        Err(e) => {
+            return ApiError::bad_request("unreadable_body", None, e.to_string()).into_response()
+        }
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());
@@ -92,7 +101,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                 body,
             )
                 .into_response();
-            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return res;
         }
         Ok(Claim::Reused) => {
@@ -112,7 +122,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Err(e) => return ApiError(e).into_response(),
     }
 
-    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let (res_parts, res_body) = res.into_parts();
     let res_bytes = match res_body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -124,7 +136,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     if res_parts.status.is_server_error() {
         // Unexpected failures are not remembered, so the client can retry.
         release(&state, tenant, &key).await;
-    } else if let Err(e) = complete(&state, tenant, &key, res_parts.status.as_u16(), &res_bytes).await {
+    } else if let Err(e) =
+        complete(&state, tenant, &key, res_parts.status.as_u16(), &res_bytes).await
+    {
         tracing::error!(error = %e, "could not store idempotent response");
     }
     Response::from_parts(res_parts, Body::from(res_bytes))
@@ -157,10 +171,17 @@ async fn claim(state: &AppState, tenant: &str, key: &str, hash: &str) -> Result<
     Ok(outcome)
 }
 
-async fn complete(state: &AppState, tenant: &str, key: &str, status: u16, body: &[u8]) -> Result<(), AppError> {
+async fn complete(
+    state: &AppState,
+    tenant: &str,
+    key: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<(), AppError> {
     let mut tx = state.app.store().begin().await?;
     let text = String::from_utf8_lossy(body);
-    tx.complete_idempotency(tenant, key, i64::from(status), &text).await?;
+    tx.complete_idempotency(tenant, key, i64::from(status), &text)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

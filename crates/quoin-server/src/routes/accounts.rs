@@ -26,13 +26,24 @@ pub struct AccountQuery {
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
     responses((status = 201, body = Account), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(State(s): State<AppState>, Caller(p): Caller, ApiJson(body): ApiJson<CreateAccount>) -> ApiResult<(StatusCode, Json<Account>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_account(&p, body).await?)))
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<CreateAccount>,
+) -> ApiResult<(StatusCode, Json<Account>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_account(&p, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(AccountQuery),
     responses((status = 200, body = AccountPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(s): State<AppState>, Caller(p): Caller, ApiQuery(q): ApiQuery<AccountQuery>) -> ApiResult<Json<AccountPage>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<AccountQuery>,
+) -> ApiResult<Json<AccountPage>> {
     let filter = AccountFilter {
         kind: q.kind.map(|k| match k {
             AccountKind::Business => "business".to_string(),
@@ -43,36 +54,67 @@ pub async fn list(State(s): State<AppState>, Caller(p): Caller, ApiQuery(q): Api
         external_id: q.external_id.clone(),
         name_contains: q.q.clone(),
     };
-    let page = ListParams { limit: q.limit, cursor: q.cursor.clone() };
+    let page = ListParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
     Ok(Json(s.app.list_accounts(&p, filter, &page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Account), (status = 404, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Account>> {
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Account>> {
     Ok(Json(s.app.get_account(&p, &id).await?))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)), request_body = CreateContact,
     responses((status = 201, body = Contact), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_contact(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<CreateContact>) -> ApiResult<(StatusCode, Json<Contact>)> {
-    Ok((StatusCode::CREATED, Json(s.app.add_contact(&p, &id, body).await?)))
+pub async fn add_contact(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateContact>,
+) -> ApiResult<(StatusCode, Json<Contact>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.add_contact(&p, &id, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Contact>), (status = 404, body = ErrorBody)))]
-pub async fn list_contacts(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<Contact>>> {
+pub async fn list_contacts(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Contact>>> {
     Ok(Json(s.app.list_contacts(&p, &id).await?))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)), request_body = CreateLocation,
     responses((status = 201, body = Location), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_location(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<CreateLocation>) -> ApiResult<(StatusCode, Json<Location>)> {
-    Ok((StatusCode::CREATED, Json(s.app.add_location(&p, &id, body).await?)))
+pub async fn add_location(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateLocation>,
+) -> ApiResult<(StatusCode, Json<Location>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.add_location(&p, &id, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Location>), (status = 404, body = ErrorBody)))]
-pub async fn list_locations(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<Location>>> {
+pub async fn list_locations(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Location>>> {
     Ok(Json(s.app.list_locations(&p, &id).await?))
 }

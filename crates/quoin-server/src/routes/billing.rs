@@ -38,38 +38,72 @@ pub struct InvoiceQuery {
 
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
     responses((status = 201, body = Subscription), (status = 422, body = ErrorBody)))]
-pub async fn create_subscription(State(s): State<AppState>, Caller(p): Caller, ApiJson(body): ApiJson<CreateSubscription>) -> ApiResult<(StatusCode, Json<Subscription>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_subscription(&p, body).await?)))
+pub async fn create_subscription(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<CreateSubscription>,
+) -> ApiResult<(StatusCode, Json<Subscription>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_subscription(&p, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),
     responses((status = 200, body = SubscriptionPage)))]
-pub async fn list_subscriptions(State(s): State<AppState>, Caller(p): Caller, ApiQuery(q): ApiQuery<SubscriptionQuery>) -> ApiResult<Json<SubscriptionPage>> {
-    let page = ListParams { limit: q.limit, cursor: q.cursor.clone() };
-    Ok(Json(s.app.list_subscriptions(&p, q.account_id.as_deref(), &page).await?))
+pub async fn list_subscriptions(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<SubscriptionQuery>,
+) -> ApiResult<Json<SubscriptionPage>> {
+    let page = ListParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    Ok(Json(
+        s.app
+            .list_subscriptions(&p, q.account_id.as_deref(), &page)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
-pub async fn get_subscription(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Subscription>> {
+pub async fn get_subscription(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Subscription>> {
     Ok(Json(s.app.get_subscription(&p, &id).await?))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/bill", tag = "billing", params(("id" = String, Path)), request_body = BillRequest,
     responses((status = 200, body = BillResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn bill_account(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<BillRequest>) -> ApiResult<Json<BillResult>> {
+pub async fn bill_account(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<BillRequest>,
+) -> ApiResult<Json<BillResult>> {
     Ok(Json(s.app.bill_account(&p, &id, body).await?))
 }
 
 #[utoipa::path(post, path = "/v1/billing/run", tag = "billing",
     responses((status = 200, body = AdvanceResult, description = "Invoices created for every bill-to account due now")))]
-pub async fn run_billing(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<AdvanceResult>> {
+pub async fn run_billing(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<AdvanceResult>> {
     Ok(Json(s.app.run_billing_now(&p).await?))
 }
 
 #[utoipa::path(get, path = "/v1/invoices", tag = "invoices", params(InvoiceQuery),
     responses((status = 200, body = InvoicePage)))]
-pub async fn list_invoices(State(s): State<AppState>, Caller(p): Caller, ApiQuery(q): ApiQuery<InvoiceQuery>) -> ApiResult<Json<InvoicePage>> {
+pub async fn list_invoices(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<InvoiceQuery>,
+) -> ApiResult<Json<InvoicePage>> {
     let filter = InvoiceFilter {
         account_id: q.account_id.clone(),
         status: q.status.map(|st| match st {
@@ -77,19 +111,30 @@ pub async fn list_invoices(State(s): State<AppState>, Caller(p): Caller, ApiQuer
             InvoiceStatus::Finalized => "finalized".to_string(),
         }),
     };
-    let page = ListParams { limit: q.limit, cursor: q.cursor.clone() };
+    let page = ListParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
     Ok(Json(s.app.list_invoices(&p, filter, &page).await?))
 }
 
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = String, Path)),
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody)))]
-pub async fn get_invoice(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Invoice>> {
+pub async fn get_invoice(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invoice>> {
     Ok(Json(s.app.get_invoice(&p, &id).await?))
 }
 
 #[utoipa::path(post, path = "/v1/invoices/{id}/finalize", tag = "invoices", params(("id" = String, Path)),
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn finalize_invoice(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<Invoice>> {
+pub async fn finalize_invoice(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invoice>> {
     Ok(Json(s.app.finalize_invoice(&p, &id).await?))
 }
 
@@ -101,18 +146,29 @@ pub async fn get_clock(State(s): State<AppState>, Caller(p): Caller) -> ApiResul
 
 #[utoipa::path(post, path = "/v1/test-clock", tag = "test-clock", request_body = SetTestClock,
     responses((status = 200, body = TestClock), (status = 403, body = ErrorBody)))]
-pub async fn set_clock(State(s): State<AppState>, Caller(p): Caller, ApiJson(body): ApiJson<SetTestClock>) -> ApiResult<Json<TestClock>> {
+pub async fn set_clock(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<SetTestClock>,
+) -> ApiResult<Json<TestClock>> {
     Ok(Json(s.app.set_test_clock(&p, body).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/test-clock", tag = "test-clock",
     responses((status = 200, body = TestClock), (status = 403, body = ErrorBody)))]
-pub async fn clear_clock(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<TestClock>> {
+pub async fn clear_clock(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<TestClock>> {
     Ok(Json(s.app.clear_test_clock(&p).await?))
 }
 
 #[utoipa::path(post, path = "/v1/test-clock/advance", tag = "test-clock", request_body = AdvanceTestClock,
     responses((status = 200, body = AdvanceResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn advance_clock(State(s): State<AppState>, Caller(p): Caller, ApiJson(body): ApiJson<AdvanceTestClock>) -> ApiResult<Json<AdvanceResult>> {
+pub async fn advance_clock(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<AdvanceTestClock>,
+) -> ApiResult<Json<AdvanceResult>> {
     Ok(Json(s.app.advance_test_clock(&p, body).await?))
 }

@@ -13,8 +13,15 @@ use crate::AppState;
 
 #[utoipa::path(post, path = "/v1/api-keys", tag = "access", request_body = CreateApiKey,
     responses((status = 201, body = IssuedApiKey), (status = 403, body = ErrorBody)))]
-pub async fn create(State(s): State<AppState>, Caller(p): Caller, ApiJson(body): ApiJson<CreateApiKey>) -> ApiResult<(StatusCode, Json<IssuedApiKey>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_api_key(&p, body).await?)))
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<CreateApiKey>,
+) -> ApiResult<(StatusCode, Json<IssuedApiKey>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_api_key(&p, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/api-keys", tag = "access",
@@ -25,7 +32,11 @@ pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Jso
 
 #[utoipa::path(post, path = "/v1/api-keys/{id}/revoke", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = ApiKey), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn revoke(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<Json<ApiKey>> {
+pub async fn revoke(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiKey>> {
     Ok(Json(s.app.revoke_api_key(&p, &id).await?))
 }
 
@@ -40,10 +51,20 @@ pub struct EventQuery {
 
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = EventPage), (status = 422, body = ErrorBody)))]
-pub async fn events(State(s): State<AppState>, Caller(p): Caller, ApiQuery(q): ApiQuery<EventQuery>) -> ApiResult<Json<EventPage>> {
+pub async fn events(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<EventQuery>,
+) -> ApiResult<Json<EventPage>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(quoin_app::AppError::invalid("limit", format!("must be between 1 and 500, got {limit}")).into());
+        return Err(quoin_app::AppError::invalid(
+            "limit",
+            format!("must be between 1 and 500, got {limit}"),
+        )
+        .into());
     }
-    Ok(Json(s.app.list_events(&p, q.after.unwrap_or(0), limit).await?))
+    Ok(Json(
+        s.app.list_events(&p, q.after.unwrap_or(0), limit).await?,
+    ))
 }
