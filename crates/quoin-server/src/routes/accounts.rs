@@ -11,6 +11,7 @@ use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccountQuery {
     pub limit: Option<i64>,
@@ -24,7 +25,7 @@ pub struct AccountQuery {
     pub q: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
+#[utoipa::path(operation_id = "createAccount", post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
     responses((status = 201, body = Account), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -37,7 +38,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(AccountQuery),
+#[utoipa::path(operation_id = "listAccounts", get, path = "/v1/accounts", tag = "accounts", params(AccountQuery),
     responses((status = 200, body = AccountPage), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -61,7 +62,7 @@ pub async fn list(
     Ok(Json(s.app.list_accounts(&p, filter, &page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getAccount", get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Account), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
@@ -71,7 +72,7 @@ pub async fn get(
     Ok(Json(s.app.get_account(&p, &id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)), request_body = CreateContact,
+#[utoipa::path(operation_id = "addContact", post, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)), request_body = CreateContact,
     responses((status = 201, body = Contact), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_contact(
     State(s): State<AppState>,
@@ -85,7 +86,7 @@ pub async fn add_contact(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "listContacts", get, path = "/v1/accounts/{id}/contacts", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Contact>), (status = 404, body = ErrorBody)))]
 pub async fn list_contacts(
     State(s): State<AppState>,
@@ -95,7 +96,7 @@ pub async fn list_contacts(
     Ok(Json(s.app.list_contacts(&p, &id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)), request_body = CreateLocation,
+#[utoipa::path(operation_id = "addLocation", post, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)), request_body = CreateLocation,
     responses((status = 201, body = Location), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_location(
     State(s): State<AppState>,
@@ -109,7 +110,7 @@ pub async fn add_location(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "listLocations", get, path = "/v1/accounts/{id}/locations", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Location>), (status = 404, body = ErrorBody)))]
 pub async fn list_locations(
     State(s): State<AppState>,

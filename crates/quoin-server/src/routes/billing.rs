@@ -13,6 +13,7 @@ use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionQuery {
     pub limit: Option<i64>,
@@ -28,6 +29,7 @@ pub enum InvoiceStatus {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceQuery {
     pub limit: Option<i64>,
@@ -36,7 +38,7 @@ pub struct InvoiceQuery {
     pub status: Option<InvoiceStatus>,
 }
 
-#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
+#[utoipa::path(operation_id = "createSubscription", post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
     responses((status = 201, body = Subscription), (status = 422, body = ErrorBody)))]
 pub async fn create_subscription(
     State(s): State<AppState>,
@@ -49,7 +51,7 @@ pub async fn create_subscription(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),
+#[utoipa::path(operation_id = "listSubscriptions", get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),
     responses((status = 200, body = SubscriptionPage)))]
 pub async fn list_subscriptions(
     State(s): State<AppState>,
@@ -67,7 +69,7 @@ pub async fn list_subscriptions(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getSubscription", get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn get_subscription(
     State(s): State<AppState>,
@@ -77,7 +79,7 @@ pub async fn get_subscription(
     Ok(Json(s.app.get_subscription(&p, &id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/bill", tag = "billing", params(("id" = String, Path)), request_body = BillRequest,
+#[utoipa::path(operation_id = "billAccount", post, path = "/v1/accounts/{id}/bill", tag = "billing", params(("id" = String, Path)), request_body = BillRequest,
     responses((status = 200, body = BillResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn bill_account(
     State(s): State<AppState>,
@@ -88,7 +90,7 @@ pub async fn bill_account(
     Ok(Json(s.app.bill_account(&p, &id, body).await?))
 }
 
-#[utoipa::path(post, path = "/v1/billing/run", tag = "billing",
+#[utoipa::path(operation_id = "runBilling", post, path = "/v1/billing/run", tag = "billing",
     responses((status = 200, body = AdvanceResult, description = "Invoices created for every bill-to account due now")))]
 pub async fn run_billing(
     State(s): State<AppState>,
@@ -97,7 +99,7 @@ pub async fn run_billing(
     Ok(Json(s.app.run_billing_now(&p).await?))
 }
 
-#[utoipa::path(get, path = "/v1/invoices", tag = "invoices", params(InvoiceQuery),
+#[utoipa::path(operation_id = "listInvoices", get, path = "/v1/invoices", tag = "invoices", params(InvoiceQuery),
     responses((status = 200, body = InvoicePage)))]
 pub async fn list_invoices(
     State(s): State<AppState>,
@@ -118,7 +120,7 @@ pub async fn list_invoices(
     Ok(Json(s.app.list_invoices(&p, filter, &page).await?))
 }
 
-#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getInvoice", get, path = "/v1/invoices/{id}", tag = "invoices", params(("id" = String, Path)),
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody)))]
 pub async fn get_invoice(
     State(s): State<AppState>,
@@ -128,7 +130,7 @@ pub async fn get_invoice(
     Ok(Json(s.app.get_invoice(&p, &id).await?))
 }
 
-#[utoipa::path(post, path = "/v1/invoices/{id}/finalize", tag = "invoices", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "finalizeInvoice", post, path = "/v1/invoices/{id}/finalize", tag = "invoices", params(("id" = String, Path)),
     responses((status = 200, body = Invoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn finalize_invoice(
     State(s): State<AppState>,
@@ -138,13 +140,13 @@ pub async fn finalize_invoice(
     Ok(Json(s.app.finalize_invoice(&p, &id).await?))
 }
 
-#[utoipa::path(get, path = "/v1/test-clock", tag = "test-clock",
+#[utoipa::path(operation_id = "getTestClock", get, path = "/v1/test-clock", tag = "test-clock",
     responses((status = 200, body = TestClock)))]
 pub async fn get_clock(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<TestClock>> {
     Ok(Json(s.app.get_test_clock(&p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/test-clock", tag = "test-clock", request_body = SetTestClock,
+#[utoipa::path(operation_id = "setTestClock", post, path = "/v1/test-clock", tag = "test-clock", request_body = SetTestClock,
     responses((status = 200, body = TestClock), (status = 403, body = ErrorBody)))]
 pub async fn set_clock(
     State(s): State<AppState>,
@@ -154,7 +156,7 @@ pub async fn set_clock(
     Ok(Json(s.app.set_test_clock(&p, body).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/test-clock", tag = "test-clock",
+#[utoipa::path(operation_id = "clearTestClock", delete, path = "/v1/test-clock", tag = "test-clock",
     responses((status = 200, body = TestClock), (status = 403, body = ErrorBody)))]
 pub async fn clear_clock(
     State(s): State<AppState>,
@@ -163,7 +165,7 @@ pub async fn clear_clock(
     Ok(Json(s.app.clear_test_clock(&p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/test-clock/advance", tag = "test-clock", request_body = AdvanceTestClock,
+#[utoipa::path(operation_id = "advanceTestClock", post, path = "/v1/test-clock/advance", tag = "test-clock", request_body = AdvanceTestClock,
     responses((status = 200, body = AdvanceResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn advance_clock(
     State(s): State<AppState>,

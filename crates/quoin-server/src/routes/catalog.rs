@@ -8,7 +8,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::AppState;
 
-#[utoipa::path(post, path = "/v1/products", tag = "catalog", request_body = CreateProduct,
+#[utoipa::path(operation_id = "createProduct", post, path = "/v1/products", tag = "catalog", request_body = CreateProduct,
     responses((status = 201, body = Product), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -21,7 +21,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/products", tag = "catalog", params(PageQuery),
+#[utoipa::path(operation_id = "listProducts", get, path = "/v1/products", tag = "catalog", params(PageQuery),
     responses((status = 200, body = ProductPage)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn list(
     Ok(Json(s.app.list_products(&p, &(&q).into()).await?))
 }
 
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "getProduct", get, path = "/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,

@@ -11,7 +11,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::AppState;
 
-#[utoipa::path(post, path = "/v1/api-keys", tag = "access", request_body = CreateApiKey,
+#[utoipa::path(operation_id = "createApiKey", post, path = "/v1/api-keys", tag = "access", request_body = CreateApiKey,
     responses((status = 201, body = IssuedApiKey), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -24,13 +24,13 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/api-keys", tag = "access",
+#[utoipa::path(operation_id = "listApiKeys", get, path = "/v1/api-keys", tag = "access",
     responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
 pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<Vec<ApiKey>>> {
     Ok(Json(s.app.list_api_keys(&p).await?))
 }
 
-#[utoipa::path(post, path = "/v1/api-keys/{id}/revoke", tag = "access", params(("id" = String, Path)),
+#[utoipa::path(operation_id = "revokeApiKey", post, path = "/v1/api-keys/{id}/revoke", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = ApiKey), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(
     State(s): State<AppState>,
@@ -41,6 +41,7 @@ pub async fn revoke(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Return events with an id greater than this (default 0).
@@ -49,7 +50,7 @@ pub struct EventQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+#[utoipa::path(operation_id = "listEvents", get, path = "/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = EventPage), (status = 422, body = ErrorBody)))]
 pub async fn events(
     State(s): State<AppState>,

@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 
 /// `limit` (1–200, default 50) and `cursor` (the previous page's `next_cursor`).
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub limit: Option<i64>,
