@@ -5,8 +5,21 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 const FORBIDDEN: &[&str] = &[
-    "sqlx", "tokio", "axum", "hyper", "reqwest", "mio", "async-std", "smol", "tower",
-    "quoin-store", "quoin-app", "quoin-server", "rusqlite", "postgres", "libsqlite3-sys",
+    "sqlx",
+    "tokio",
+    "axum",
+    "hyper",
+    "reqwest",
+    "mio",
+    "async-std",
+    "smol",
+    "tower",
+    "quoin-store",
+    "quoin-app",
+    "quoin-server",
+    "rusqlite",
+    "postgres",
+    "libsqlite3-sys",
 ];
 
 fn root() -> PathBuf {
@@ -15,7 +28,9 @@ fn root() -> PathBuf {
 
 /// Names in the `[dependencies]` table of quoin-core's manifest (not dev-dependencies).
 fn direct_dependencies() -> Vec<String> {
-    let manifest = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let manifest =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .unwrap();
     let mut in_deps = false;
     let mut out = Vec::new();
     for line in manifest.lines().map(str::trim) {
@@ -34,7 +49,8 @@ fn direct_dependencies() -> Vec<String> {
 
 /// package name → names of its dependencies, from Cargo.lock.
 fn lock_graph() -> HashMap<String, Vec<String>> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock at the workspace root");
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .expect("Cargo.lock at the workspace root");
     let mut graph: HashMap<String, Vec<String>> = HashMap::new();
     for block in lock.split("[[package]]").skip(1) {
         let mut name = String::new();
@@ -63,7 +79,10 @@ fn core_depends_on_no_io_crate() {
     let graph = lock_graph();
     let mut seen = BTreeSet::new();
     let mut stack = direct_dependencies();
-    assert!(stack.contains(&"jiff".to_string()), "manifest parse found {stack:?}");
+    assert!(
+        stack.contains(&"jiff".to_string()),
+        "manifest parse found {stack:?}"
+    );
     while let Some(name) = stack.pop() {
         if seen.insert(name.clone()) {
             stack.extend(graph.get(&name).cloned().unwrap_or_default());
@@ -71,9 +90,16 @@ fn core_depends_on_no_io_crate() {
     }
     let bad: Vec<_> = seen
         .iter()
-        .filter(|n| FORBIDDEN.iter().any(|f| n.as_str() == *f || n.starts_with(&format!("{f}-"))))
+        .filter(|n| {
+            FORBIDDEN
+                .iter()
+                .any(|f| n.as_str() == *f || n.starts_with(&format!("{f}-")))
+        })
         .collect();
-    assert!(bad.is_empty(), "quoin-core must stay pure but depends on {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "quoin-core must stay pure but depends on {bad:?}"
+    );
 }
 
 #[test]
