@@ -297,7 +297,7 @@ mod tests {
     fn in_arrears_bills_at_period_end() {
         let mut item = monthly(0, date(2021, 9, 16));
         item.timing = ChargeTiming::InArrears;
-        let inv = due_invoices(&terms(25), &[item.clone()], date(2021, 9, 24)).unwrap();
+        let inv = due_invoices(&terms(25), std::slice::from_ref(&item), date(2021, 9, 24)).unwrap();
         assert!(inv.is_empty());
         let inv = due_invoices(&terms(25), &[item], date(2021, 9, 25)).unwrap();
         assert_eq!(totals(&inv), vec![(date(2021, 9, 25), 724)]);
@@ -315,9 +315,11 @@ mod tests {
     #[test]
     fn future_start_bills_nothing_and_mismatch_is_refused() {
         let item = monthly(0, date(2021, 10, 1));
-        assert!(due_invoices(&terms(1), &[item.clone()], date(2021, 9, 30))
-            .unwrap()
-            .is_empty());
+        assert!(
+            due_invoices(&terms(1), std::slice::from_ref(&item), date(2021, 9, 30))
+                .unwrap()
+                .is_empty()
+        );
         let mut eur = item;
         eur.currency = Currency::EUR;
         assert!(matches!(

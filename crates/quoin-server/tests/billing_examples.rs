@@ -47,8 +47,12 @@ async fn advance(api: &TestApi, to: &str) -> Vec<Value> {
     r["invoices"].as_array().unwrap().clone()
 }
 
-/// (account, invoice date, total, [(period start, period end, amount)]) of each invoice.
-fn summary(invoices: &[Value]) -> Vec<(String, String, String, Vec<(String, String, String)>)> {
+/// (period start, period end, amount) of a line.
+type LineSummary = (String, String, String);
+/// (account, invoice date, total, lines) of an invoice.
+type InvoiceSummary = (String, String, String, Vec<LineSummary>);
+
+fn summary(invoices: &[Value]) -> Vec<InvoiceSummary> {
     let s = |v: &Value| v.as_str().unwrap().to_string();
     invoices
         .iter()
