@@ -22,7 +22,15 @@ pub(crate) fn time_zone(field: &str, name: &str) -> AppResult<TimeZone> {
 
 /// A decimal written as a string ("24.95"); exponents and floats are refused.
 pub(crate) fn decimal(field: &str, text: &str) -> AppResult<Decimal> {
-    Decimal::from_str(text.trim()).map_err(|_| {
+    let plain = text.trim();
+    let digits = plain.strip_prefix(['-', '+']).unwrap_or(plain);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(AppError::invalid(
+            field,
+            format!("`{text}` is not a decimal number such as \"24.95\""),
+        ));
+    }
+    Decimal::from_str(plain).map_err(|_| {
         AppError::invalid(
             field,
             format!("`{text}` is not a decimal number such as \"24.95\""),
