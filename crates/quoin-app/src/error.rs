@@ -79,6 +79,8 @@ impl AppError {
             AppError::Invalid { field, .. } | AppError::BadRequest { field, .. } => {
                 field.as_deref()
             }
+            // The credential is what is missing or wrong.
+            AppError::Unauthenticated => Some("Authorization"),
             _ => None,
         }
     }

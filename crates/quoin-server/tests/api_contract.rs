@@ -230,6 +230,7 @@ async fn missing_or_wrong_key_is_401(db: TestStore) {
             .await;
         assert_eq!(r.status.as_u16(), 401);
         assert_eq!(r.body["code"], json!("unauthenticated"));
+        assert_eq!(r.body["field"], json!("Authorization"));
         let r = api.call("GET", "/v1/accounts", key, None).await;
         assert_eq!(r.status.as_u16(), 401);
     }
