@@ -3,7 +3,7 @@
 
 use quoin_core::calendar::BillCycleDay;
 use quoin_store::new_id;
-use quoin_store::repo::AccountFilter;
+use quoin_store::repo::{AccountFilter, InvoiceFilter};
 use quoin_store::rows::{AccountRow, ContactRow, LocationRow};
 use quoin_store::Tx;
 
@@ -144,6 +144,35 @@ fn location_row(
     })
 }
 
+fn payment_terms(days: i64) -> AppResult<i64> {
+    if (0..=365).contains(&days) {
+        Ok(days)
+    } else {
+        Err(AppError::invalid(
+            "billing.payment_terms_days",
+            format!("must be between 0 and 365 days, got {days}"),
+        ))
+    }
+}
+
+fn bill_cycle_day(day: i64) -> AppResult<BillCycleDay> {
+    BillCycleDay::new(day).map_err(|e| AppError::invalid("billing.bill_cycle_day", e.to_string()))
+}
+
+fn alignment_code(a: AlignmentCode) -> &'static str {
+    match a {
+        AlignmentCode::Calendar => "calendar",
+        AlignmentCode::Anniversary => "anniversary",
+    }
+}
+
+fn proration_code(p: ProrationCode) -> &'static str {
+    match p {
+        ProrationCode::ActualDays => "actual_days",
+        ProrationCode::Thirty360 => "thirty_360",
+    }
+}
+
 /// Loads an account of the caller's tenant or answers 404.
 pub(crate) async fn load_account(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<AccountRow> {
     tx.get_account(tenant, id)
@@ -164,20 +193,8 @@ impl App {
             .transpose()?;
         let b = &input.billing;
         let currency = validate::currency("billing.currency", &b.currency)?;
-        let bcd = b
-            .bill_cycle_day
-            .map(|d| {
-                BillCycleDay::new(d)
-                    .map_err(|e| AppError::invalid("billing.bill_cycle_day", e.to_string()))
-            })
-            .transpose()?;
-        let terms = b.payment_terms_days.unwrap_or(30);
-        if !(0..=365).contains(&terms) {
-            return Err(AppError::invalid(
-                "billing.payment_terms_days",
-                format!("must be between 0 and 365 days, got {terms}"),
-            ));
-        }
+        let bcd = b.bill_cycle_day.map(bill_cycle_day).transpose()?;
+        let terms = payment_terms(b.payment_terms_days.unwrap_or(30))?;
 
         let mut tx = self.store.begin().await?;
         let tenant_row = tx
@@ -285,16 +302,8 @@ impl App {
             ban: validate::with_luhn(&seq.to_string()),
             currency: currency.code().to_string(),
             bill_cycle_day: bcd.map(|d| i64::from(d.get())),
-            alignment: match b.alignment.unwrap_or(AlignmentCode::Calendar) {
-                AlignmentCode::Calendar => "calendar",
-                AlignmentCode::Anniversary => "anniversary",
-            }
-            .into(),
-            proration: match b.proration.unwrap_or(ProrationCode::ActualDays) {
-                ProrationCode::ActualDays => "actual_days",
-                ProrationCode::Thirty360 => "thirty_360",
-            }
-            .into(),
+            alignment: alignment_code(b.alignment.unwrap_or(AlignmentCode::Calendar)).into(),
+            proration: proration_code(b.proration.unwrap_or(ProrationCode::ActualDays)).into(),
             payment_terms_days: terms,
             time_zone,
             status: "active".into(),
@@ -317,6 +326,99 @@ impl App {
             &id,
             &view,
             now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn update_account(
+        &self,
+        p: &Principal,
+        id: &str,
+        input: UpdateAccount,
+    ) -> AppResult<Account> {
+        p.require(Action::WriteAccounts)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let mut row = load_account(&mut tx, tenant, id).await?;
+        if let Some(name) = &input.name {
+            row.name = validate::text("name", name, 200)?;
+        }
+        if let Some(email) = &input.email {
+            row.email = if email.trim().is_empty() {
+                None
+            } else {
+                validate::email("email", &Some(email.clone()))?
+            };
+        }
+        if let Some(ext) = &input.external_id {
+            let ext = validate::code("external_id", ext)?;
+            let f = AccountFilter {
+                external_id: Some(ext.clone()),
+                ..Default::default()
+            };
+            let taken = tx.list_accounts(tenant, &f, None, 1).await?;
+            if taken.items.iter().any(|a| a.id != row.id) {
+                return Err(AppError::Conflict {
+                    code: "external_id_taken",
+                    message: format!("an account with external_id `{ext}` exists"),
+                });
+            }
+            row.external_id = Some(ext);
+        }
+        if let Some(b) = &input.billing {
+            if let Some(d) = b.payment_terms_days {
+                row.payment_terms_days = payment_terms(d)?;
+            }
+            if let Some(tz) = &b.time_zone {
+                validate::time_zone("billing.time_zone", tz)?;
+                row.time_zone = tz.clone();
+            }
+            let cycle_change =
+                b.bill_cycle_day.is_some() || b.alignment.is_some() || b.proration.is_some();
+            if cycle_change {
+                let invoices = InvoiceFilter {
+                    account_id: Some(row.id.clone()),
+                    status: None,
+                };
+                let billed = !tx
+                    .subscriptions_billed_to(tenant, &row.id)
+                    .await?
+                    .is_empty()
+                    || !tx
+                        .list_invoices(tenant, &invoices, None, 1)
+                        .await?
+                        .items
+                        .is_empty();
+                if billed {
+                    return Err(AppError::Conflict {
+                        code: "billing_cycle_locked",
+                        message: "the bill cycle day, alignment and proration of an account with subscriptions or invoices cannot change".into(),
+                    });
+                }
+                if let Some(d) = b.bill_cycle_day {
+                    row.bill_cycle_day = Some(i64::from(bill_cycle_day(d)?.get()));
+                }
+                if let Some(a) = b.alignment {
+                    row.alignment = alignment_code(a).into();
+                }
+                if let Some(pr) = b.proration {
+                    row.proration = proration_code(pr).into();
+                }
+            }
+        }
+        row.updated_at_us = to_us(self.tenant_now(&mut tx, tenant).await?);
+        tx.update_account(&row).await?;
+        let view = account_view(&row)?;
+        emit(
+            &mut tx,
+            tenant,
+            "account.updated",
+            "account",
+            id,
+            &view,
+            row.updated_at_us,
         )
         .await?;
         tx.commit().await?;

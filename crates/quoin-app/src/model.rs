@@ -85,6 +85,39 @@ pub struct CreateAccount {
     pub locations: Vec<CreateLocation>,
 }
 
+/// A partial update: fields left out keep their value.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccount {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An empty string clears the email.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub billing: Option<UpdateBillingProfile>,
+}
+
+/// Billing settings that may change. The currency never changes; the bill cycle day,
+/// alignment and proration may change only while the account has no subscriptions, since
+/// billed periods depend on them.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBillingProfile {
+    #[serde(default)]
+    pub bill_cycle_day: Option<i64>,
+    #[serde(default)]
+    pub alignment: Option<AlignmentCode>,
+    #[serde(default)]
+    pub payment_terms_days: Option<i64>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub proration: Option<ProrationCode>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BillingProfile {
     pub currency: String,

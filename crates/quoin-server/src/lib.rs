@@ -44,7 +44,10 @@ pub fn router(app: App) -> Router {
     };
     let v1 = Router::new()
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
-        .route("/v1/accounts/{id}", get(accounts::get))
+        .route(
+            "/v1/accounts/{id}",
+            get(accounts::get).patch(accounts::update),
+        )
         .route(
             "/v1/accounts/{id}/contacts",
             post(accounts::add_contact).get(accounts::list_contacts),

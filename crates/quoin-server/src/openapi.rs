@@ -14,7 +14,7 @@ use crate::routes::{accounts, billing, catalog, keys};
         license(name = "Apache-2.0")
     ),
     paths(
-        accounts::create, accounts::list, accounts::get,
+        accounts::create, accounts::list, accounts::get, accounts::update,
         accounts::add_contact, accounts::list_contacts,
         accounts::add_location, accounts::list_locations,
         catalog::create, catalog::list, catalog::get,

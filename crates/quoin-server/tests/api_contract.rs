@@ -21,6 +21,7 @@ on_both_stores!(
     test_clock_is_refused_in_production,
     hierarchy_bill_to_must_be_an_ancestor,
     outbox_records_each_change,
+    account_updates_are_partial_and_guarded,
 );
 
 fn account_body(name: &str) -> Value {
@@ -637,5 +638,82 @@ async fn outbox_records_each_change(db: TestStore) {
     let after = events["next_after"].as_i64().unwrap();
     let rest = api.get(&format!("/v1/events?after={after}")).await.body;
     assert_eq!(rest["data"], json!([]));
+    api.cleanup().await;
+}
+
+async fn account_updates_are_partial_and_guarded(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let body = json!({"kind": "business", "name": "Old Name", "email": "a@example.com",
+                      "billing": {"currency": "USD", "bill_cycle_day": 5}});
+    let acc = api.post_ok("/v1/accounts", body, 201).await;
+    let id = acc["id"].as_str().unwrap();
+    let path = format!("/v1/accounts/{id}");
+    let patch = |b: Value| api.call("PATCH", &path, Some(&api.key), Some(b));
+
+    let r = patch(
+        json!({"name": "New Name", "billing": {"bill_cycle_day": 31, "payment_terms_days": 14}}),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["name"], json!("New Name"));
+    assert_eq!(r.body["email"], json!("a@example.com"));
+    assert_eq!(r.body["billing"]["bill_cycle_day"], json!(31));
+    assert_eq!(r.body["billing"]["payment_terms_days"], json!(14));
+    assert_eq!(r.body["ban"], acc["ban"]);
+
+    let before = api.counts().await;
+    let r = patch(json!({"billing": {"bill_cycle_day": 0}})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("billing.bill_cycle_day"))
+    );
+    let r = patch(json!({"billing": {"currency": "EUR"}})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (400, Some("billing.currency"))
+    );
+    let r = patch(json!({"name": "  "})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("name"))
+    );
+    assert_eq!(api.counts().await, before);
+    assert_eq!(api.get(&path).await.body["name"], json!("New Name"));
+
+    // Once the account has a subscription its cycle is fixed; other fields still change.
+    let prod = api
+        .post_ok("/v1/products", json!({"code": "p", "name": "P", "prices": [{"currency": "USD", "amount": "9", "period": "month"}]}), 201)
+        .await;
+    api.post_ok(
+        "/v1/subscriptions",
+        json!({"account_id": id, "price_id": prod["prices"][0]["id"], "start_date": "2024-01-01"}),
+        201,
+    )
+    .await;
+    let r = patch(json!({"billing": {"bill_cycle_day": 1}})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (409, Some("billing_cycle_locked"))
+    );
+    let r = patch(json!({"email": ""})).await;
+    assert_eq!(r.body["email"], Value::Null);
+    let other = api.other_tenant().await;
+    let r = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&other),
+            Some(json!({"name": "Hijack"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 404);
+    let events = api.get("/v1/events").await.body;
+    let updates = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["topic"] == "account.updated")
+        .count();
+    assert_eq!(updates, 2);
     api.cleanup().await;
 }

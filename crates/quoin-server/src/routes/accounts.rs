@@ -119,3 +119,14 @@ pub async fn list_locations(
 ) -> ApiResult<Json<Vec<Location>>> {
     Ok(Json(s.app.list_locations(&p, &id).await?))
 }
+
+#[utoipa::path(operation_id = "updateAccount", patch, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)), request_body = UpdateAccount,
+    responses((status = 200, body = Account), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateAccount>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(s.app.update_account(&p, &id, body).await?))
+}

@@ -87,6 +87,31 @@ impl Tx {
         Ok(Page::from_overfetch(rows, limit, |r| r.id.clone()))
     }
 
+    /// Writes the mutable fields of an account (identity, tenant, BAN and hierarchy stay).
+    pub async fn update_account(&mut self, row: &AccountRow) -> Result<bool> {
+        let sql = "UPDATE accounts SET name = $3, email = $4, external_id = $5, \
+                   bill_cycle_day = $6, alignment = $7, proration = $8, payment_terms_days = $9, \
+                   time_zone = $10, status = $11, updated_at_us = $12 \
+                   WHERE tenant_id = $1 AND id = $2";
+        let n = on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.tenant_id)
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.email)
+            .bind(&row.external_id)
+            .bind(row.bill_cycle_day)
+            .bind(&row.alignment)
+            .bind(&row.proration)
+            .bind(row.payment_terms_days)
+            .bind(&row.time_zone)
+            .bind(&row.status)
+            .bind(row.updated_at_us)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
     /// Sets the bill cycle day (Kill Bill style: the first subscription fixes an unset BCD).
     pub async fn set_account_bill_cycle_day(
         &mut self,
