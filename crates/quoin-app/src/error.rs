@@ -18,6 +18,12 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// Several problems at once (a catalog document); each names its field (HTTP 422).
+    #[error("{}", summary(errors))]
+    InvalidMany {
+        code: &'static str,
+        errors: Vec<(String, String)>,
+    },
     #[error("missing or invalid API key")]
     Unauthenticated,
     #[error("{message}")]
@@ -30,6 +36,18 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// "path: message" for one problem; "N problems; first: path: message" for several.
+fn summary(errors: &[(String, String)]) -> String {
+    let first = errors
+        .first()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .unwrap_or_default();
+    match errors.len() {
+        1 => first,
+        n => format!("{n} problems; first: {first}"),
+    }
 }
 
 impl AppError {
@@ -51,7 +69,7 @@ impl AppError {
 
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid { .. } => 422,
+            AppError::Invalid { .. } | AppError::InvalidMany { .. } => 422,
             AppError::BadRequest { .. } => 400,
             AppError::Unauthenticated => 401,
             AppError::Forbidden { .. } => 403,
@@ -65,6 +83,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Invalid { code, .. }
+            | AppError::InvalidMany { code, .. }
             | AppError::BadRequest { code, .. }
             | AppError::Forbidden { code, .. }
             | AppError::Conflict { code, .. } => code,
@@ -79,6 +98,7 @@ impl AppError {
             AppError::Invalid { field, .. } | AppError::BadRequest { field, .. } => {
                 field.as_deref()
             }
+            AppError::InvalidMany { errors, .. } => errors.first().map(|(f, _)| f.as_str()),
             // The credential is what is missing or wrong.
             AppError::Unauthenticated => Some("Authorization"),
             _ => None,

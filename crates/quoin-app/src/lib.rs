@@ -5,7 +5,7 @@
 mod accounts;
 pub mod auth;
 mod billing;
-mod catalog;
+pub mod catalog;
 pub mod clock;
 pub mod error;
 mod events;

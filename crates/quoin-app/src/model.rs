@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Role;
+use crate::catalog::spec::{
+    ActionCode, AddOnSpec, ComponentSpec, ModelSpec, PriceTypeCode, ProductKindCode, WorkOrderSpec,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -198,36 +201,28 @@ pub struct Location {
     pub country: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePrice {
-    pub currency: String,
-    /// Price per unit per period as a decimal string, e.g. "24.95"; never negative.
-    pub amount: String,
-    /// day, week, month, quarter, half_year, year, or N_days / N_weeks / N_months.
-    pub period: String,
-    /// in_advance (default) or in_arrears.
-    #[serde(default)]
-    pub timing: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateProduct {
-    /// Unique per tenant, e.g. "fiber-100".
-    pub code: String,
-    pub name: String,
-    pub prices: Vec<CreatePrice>,
-}
-
+/// One version of a price. New subscriptions take the latest version; existing ones keep
+/// the version they were sold on until re-rated.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Price {
     pub id: String,
     pub product_id: String,
+    pub code: String,
+    pub version: i64,
+    #[serde(rename = "type")]
+    pub price_type: PriceTypeCode,
     pub currency: String,
-    pub amount: String,
-    pub period: String,
+    pub price_book: Option<String>,
+    /// The unit (per_unit) or flat amount, when the model has one.
+    pub amount: Option<String>,
+    pub period: Option<String>,
     pub timing: String,
+    pub model: Option<ModelSpec>,
+    pub metric: Option<String>,
+    pub minimum: Option<String>,
+    pub term: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_from: Option<Date>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -235,7 +230,16 @@ pub struct Product {
     pub id: String,
     pub code: String,
     pub name: String,
+    /// draft, active or retired
     pub status: String,
+    pub kind: ProductKindCode,
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub actions: Vec<ActionCode>,
+    pub add_ons: Vec<AddOnSpec>,
+    pub components: Vec<ComponentSpec>,
+    pub work_orders: Vec<WorkOrderSpec>,
+    /// The latest version of each price.
     pub prices: Vec<Price>,
 }
 

@@ -75,6 +75,51 @@ impl App {
                 ),
             });
         }
+        // Billing covers recurring flat and per-unit prices so far; refuse the others
+        // rather than bill them wrongly.
+        let spec: crate::catalog::spec::PriceSpec = serde_json::from_str(&price.definition)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        use crate::catalog::spec::{ModelSpec, PriceTypeCode};
+        let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring)
+            == PriceTypeCode::Recurring
+            && matches!(
+                spec.model,
+                Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
+            );
+        if !billable {
+            return Err(AppError::Invalid {
+                code: "price_not_billable",
+                field: Some("price_id".into()),
+                message: format!(
+                    "price `{}` is not a recurring flat or per-unit price; subscriptions to other price types are not billed yet",
+                    price.id
+                ),
+            });
+        }
+        if matches!(spec.model, Some(ModelSpec::Flat { .. }))
+            && quantity != rust_decimal::Decimal::ONE
+        {
+            return Err(AppError::invalid(
+                "quantity",
+                "a flat price is charged once per period; quantity must be 1",
+            ));
+        }
+        let product = tx
+            .get_product(tenant, &price.product_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(format!("product of price {} is missing", price.id))
+            })?;
+        if product.status != "active" {
+            return Err(AppError::Invalid {
+                code: "product_not_sellable",
+                field: Some("price_id".into()),
+                message: format!(
+                    "product `{}` is {}; only active products can be subscribed",
+                    product.code, product.status
+                ),
+            });
+        }
         let now = to_us(self.tenant_now(&mut tx, tenant).await?);
         // Like Kill Bill: an account without a bill cycle day takes it from its first subscription.
         if payer.bill_cycle_day.is_none() {

@@ -38,17 +38,6 @@ pub(crate) fn decimal(field: &str, text: &str) -> AppResult<Decimal> {
     })
 }
 
-pub(crate) fn non_negative_decimal(field: &str, text: &str) -> AppResult<Decimal> {
-    let d = decimal(field, text)?;
-    if d.is_sign_negative() && !d.is_zero() {
-        return Err(AppError::invalid(
-            field,
-            format!("must not be negative, got {text}"),
-        ));
-    }
-    Ok(d.normalize())
-}
-
 pub(crate) fn positive_decimal(field: &str, text: &str) -> AppResult<Decimal> {
     let d = decimal(field, text)?;
     if d <= Decimal::ZERO {
@@ -148,10 +137,10 @@ mod tests {
     #[test]
     fn decimals_and_texts() {
         assert_eq!(
-            non_negative_decimal("a", "24.950").unwrap().to_string(),
+            positive_decimal("a", "24.950").unwrap().to_string(),
             "24.95"
         );
-        assert!(non_negative_decimal("a", "-1").is_err());
+        assert!(positive_decimal("a", "-1").is_err());
         assert!(decimal("a", "1e3").is_err());
         assert!(positive_decimal("q", "0").is_err());
         assert!(text("n", "  ", 10).is_err());

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use jiff::civil::date;
+use quoin_app::catalog::format::{parse, Format};
 use quoin_app::model::*;
 use quoin_app::{App, Mode, Principal, SystemClock};
 use quoin_store::Store;
@@ -19,18 +20,9 @@ struct DemoAccount {
     services: &'static [(&'static str, (i8, i8))],
 }
 
-const PRODUCTS: &[(&str, &str, &str, &str)] = &[
-    ("fiber-100", "Fiber 100 Mbps", "49.95", "month"),
-    ("fiber-1000", "Fiber 1 Gbps", "79.95", "month"),
-    ("static-ip", "Static IPv4 address", "5.00", "month"),
-    ("router-rental", "Wi-Fi router rental", "7.50", "month"),
-    (
-        "business-fiber-annual",
-        "Business Fiber 500, annual",
-        "1200.00",
-        "year",
-    ),
-];
+/// The example catalogs shipped in the repository.
+pub const BROADBAND_CATALOG: &str = include_str!("../../../examples/catalogs/broadband.yaml");
+pub const SAAS_CATALOG: &str = include_str!("../../../examples/catalogs/saas.yaml");
 
 const ACCOUNTS: &[DemoAccount] = &[
     DemoAccount {
@@ -114,24 +106,27 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
     )
     .await?;
 
+    let catalog = parse(BROADBAND_CATALOG, Format::Yaml)?;
+    app.import_catalog(&p, catalog, false).await?;
+    // Price ids by product code (each demo product has one recurring price).
     let mut prices = std::collections::HashMap::new();
-    for (code, name, amount, period) in PRODUCTS {
-        let product = app
-            .create_product(
-                &p,
-                CreateProduct {
-                    code: code.to_string(),
-                    name: name.to_string(),
-                    prices: vec![CreatePrice {
-                        currency: "USD".into(),
-                        amount: amount.to_string(),
-                        period: period.to_string(),
-                        timing: None,
-                    }],
-                },
-            )
-            .await?;
-        prices.insert(*code, product.prices[0].id.clone());
+    let page = app
+        .list_products(
+            &p,
+            &ListParams {
+                limit: Some(200),
+                cursor: None,
+            },
+        )
+        .await?;
+    for product in page.data {
+        if let Some(price) = product
+            .prices
+            .iter()
+            .find(|pr| pr.period.is_some() && pr.amount.is_some())
+        {
+            prices.insert(product.code.clone(), price.id.clone());
+        }
     }
     let mut subscriptions = Vec::new();
     for a in ACCOUNTS {
@@ -139,7 +134,7 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
         for (code, (m, d)) in a.services {
             subscriptions.push(CreateSubscription {
                 account_id: account.id.clone(),
-                price_id: prices[code].clone(),
+                price_id: prices[*code].clone(),
                 quantity: None,
                 start_date: date(2025, *m, *d),
             });
@@ -201,12 +196,21 @@ pub async fn run(dir: &Path, listen: &str, no_serve: bool) -> anyhow::Result<()>
         .with_context(|| format!("cannot create the demo database in {}", dir.display()))?;
     store.migrate().await?;
     let app = App::new(store, Arc::new(SystemClock), Mode::Development);
-    let (_, key, invoices) = seed(&app).await?;
+    let (p, key, invoices) = seed(&app).await?;
+    let saas = app.create_tenant("Demo SaaS", "Europe/Berlin").await?;
+    let saas_admin = app.operator(&saas.tenant_id).await?;
+    app.import_catalog(&saas_admin, parse(SAAS_CATALOG, Format::Yaml)?, false)
+        .await?;
     let url = format!("http://{listen}");
     println!("Quoin demo: tenant \"Demo Broadband\" with 5 accounts, {invoices} invoices over Jan–Jun 2025 (test clock).");
+    println!("  tenant:   {} (pass --tenant to the CLI)", p.tenant_id);
     println!("  data:     {}", db.display());
     println!("  URL:      {url}");
     println!("  API key:  {key}");
+    println!(
+        "  (a second tenant, \"Demo SaaS\", holds the SaaS example catalog; its key: {})",
+        saas.admin_key.key
+    );
     println!();
     println!("Try:");
     println!("  curl -H 'Authorization: Bearer {key}' {url}/v1/accounts");

@@ -78,8 +78,34 @@ enum Command {
         #[arg(long)]
         finalize: bool,
     },
+    /// The product catalog as code (YAML or JSON).
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Validate and apply a catalog file atomically (entries matched by code; a changed
+    /// price becomes a new version).
+    Import {
+        /// A .yaml/.yml or .json file.
+        file: PathBuf,
+        /// Check the file and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+    },
+    /// Print the whole catalog (latest price versions) to standard output.
+    Export {
+        /// yaml or json
+        #[arg(long, default_value = "yaml")]
+        format: String,
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Accounts(cmd) => accounts(&cfg, cmd).await?,
+        Command::Catalog(cmd) => catalog(&cfg, cmd).await?,
         Command::Bill {
             tenant,
             account,
@@ -255,6 +282,60 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("nothing due for {account}");
             }
             print_json(&result)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints every problem of a rejected catalog, one `path: message` per line.
+fn report_catalog_error(e: quoin_app::AppError) -> anyhow::Error {
+    if let quoin_app::AppError::InvalidMany { errors, .. } = &e {
+        for (field, message) in errors {
+            eprintln!("  {field}: {message}");
+        }
+        anyhow::anyhow!(
+            "the catalog has {} problem(s); nothing was changed",
+            errors.len()
+        )
+    } else if let Some(field) = e.field() {
+        anyhow::anyhow!("{field}: {e}")
+    } else {
+        e.into()
+    }
+}
+
+async fn catalog(cfg: &Config, cmd: CatalogCmd) -> anyhow::Result<()> {
+    use quoin_app::catalog::format::{parse, render, Format};
+    let app = open_app(cfg).await?;
+    match cmd {
+        CatalogCmd::Import {
+            file,
+            dry_run,
+            tenant,
+        } => {
+            let p = pick_tenant(&app, tenant).await?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let doc = parse(&text, Format::of_path(&file.to_string_lossy()))
+                .map_err(report_catalog_error)
+                .with_context(|| format!("{} is not a valid catalog document", file.display()))?;
+            let report = app
+                .import_catalog(&p, doc, dry_run)
+                .await
+                .map_err(report_catalog_error)?;
+            if dry_run {
+                eprintln!("dry run: valid; nothing written");
+            }
+            print_json(&report)?;
+        }
+        CatalogCmd::Export { format, tenant } => {
+            let p = pick_tenant(&app, tenant).await?;
+            let format = match format.as_str() {
+                "yaml" => Format::Yaml,
+                "json" => Format::Json,
+                other => bail!("--format must be yaml or json, got `{other}`"),
+            };
+            print!("{}", render(&app.export_catalog(&p).await?, format)?);
         }
     }
     Ok(())

@@ -13,7 +13,6 @@ fn quoin(dir: &Path, args: &[&str]) -> Output {
         .arg(dir)
         .args(args)
         .env_remove("QUOIN_DATABASE_URL")
-        .env_remove("QUOIN_TENANT")
         .output()
         .expect("run quoin")
 }
@@ -79,8 +78,18 @@ fn demo_then_operator_commands_then_serve() {
         .map(|k| k.trim().to_string())
         .expect("the demo prints an API key");
     assert!(key.starts_with("qk_"));
+    let tenant = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tenant:"))
+        .and_then(|t| t.split_whitespace().next())
+        .expect("the demo prints its tenant")
+        .to_string();
+    // Two tenants exist (broadband and SaaS), so the CLI must be told which.
+    let ambiguous = quoin(&dir, &["accounts", "list"]);
+    assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("several tenants exist"));
+    std::env::set_var("QUOIN_TENANT", &tenant);
 
-    // The operator commands see the same store; the only tenant is picked by default.
+    // The operator commands see the same store.
     let list = stdout(&quoin(&dir, &["accounts", "list"]));
     for name in [
         "Jane Doe",
@@ -127,6 +136,26 @@ fn demo_then_operator_commands_then_serve() {
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("bill cycle day must be between 1 and 31")
     );
+
+    // The catalog round-trips through the CLI: export, re-import finds nothing to change.
+    let exported = stdout(&quoin(&dir, &["catalog", "export", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(doc["products"].as_array().unwrap().len(), 8);
+    let file = dir.join("catalog.json");
+    std::fs::write(&file, &exported).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&quoin(
+        &dir,
+        &["catalog", "import", file.to_str().unwrap()],
+    )))
+    .unwrap();
+    assert_eq!(report["products"]["unchanged"], 8);
+    assert_eq!(report["prices"]["unchanged"], 9);
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "products:\n  - code: x\n    name: X\n    prices:\n      - currency: USD\n        period: month\n        amount: \"-1\"\n").unwrap();
+    let out = quoin(&dir, &["catalog", "import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("products[0].prices[0].amount: must not be negative"));
 
     // serve answers with the demo's key.
     let port = TcpListener::bind("127.0.0.1:0")

@@ -15,6 +15,7 @@ pub struct ErrorBody {
     /// The offending field as a path (`billing.bill_cycle_day`, `prices[0].amount`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every problem when there are several: `[{field, message}]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
@@ -54,11 +55,20 @@ impl IntoResponse for ApiError {
         } else {
             e.to_string()
         };
+        let details = match &e {
+            AppError::InvalidMany { errors, .. } => Some(serde_json::Value::Array(
+                errors
+                    .iter()
+                    .map(|(field, message)| serde_json::json!({"field": field, "message": message}))
+                    .collect(),
+            )),
+            _ => None,
+        };
         let body = ErrorBody {
             code: e.code().to_string(),
             message,
             field: e.field().map(str::to_string),
-            details: None,
+            details,
         };
         (status, Json(body)).into_response()
     }

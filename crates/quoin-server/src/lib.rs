@@ -59,6 +59,12 @@ pub fn router(app: App) -> Router {
         .route("/v1/accounts/{id}/bill", post(billing::bill_account))
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route("/v1/products/{id}", get(catalog::get))
+        .route("/v1/catalog/import", post(catalog::import))
+        .route("/v1/catalog/export", get(catalog::export))
+        .route("/v1/metrics", get(catalog::metrics))
+        .route("/v1/terms", get(catalog::terms))
+        .route("/v1/price-books", get(catalog::price_books))
+        .route("/v1/categories", get(catalog::categories))
         .route(
             "/v1/subscriptions",
             post(billing::create_subscription).get(billing::list_subscriptions),

@@ -18,6 +18,7 @@ use crate::routes::{accounts, billing, catalog, keys};
         accounts::add_contact, accounts::list_contacts,
         accounts::add_location, accounts::list_locations,
         catalog::create, catalog::list, catalog::get,
+        catalog::import, catalog::export, catalog::metrics, catalog::terms, catalog::price_books, catalog::categories,
         billing::create_subscription, billing::list_subscriptions, billing::get_subscription,
         billing::bill_account, billing::run_billing,
         billing::list_invoices, billing::get_invoice, billing::finalize_invoice,
@@ -28,7 +29,7 @@ use crate::routes::{accounts, billing, catalog, keys};
     security(("api_key" = [])),
     tags(
         (name = "accounts", description = "Customers, hierarchy, contacts and service locations"),
-        (name = "catalog", description = "Products and prices"),
+        (name = "catalog", description = "Products, prices, metrics, terms, price books, categories; catalog import/export"),
         (name = "subscriptions", description = "Services an account subscribes to"),
         (name = "billing", description = "Billing runs"),
         (name = "invoices", description = "Invoices and their lines"),

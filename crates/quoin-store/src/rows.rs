@@ -78,6 +78,11 @@ pub struct ProductRow {
     pub name: String,
     pub status: String,
     pub created_at_us: i64,
+    pub kind: String,
+    pub category_code: Option<String>,
+    /// Canonical JSON of the rest of the product definition (actions, add-ons, …).
+    pub definition: String,
+    pub updated_at_us: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -91,6 +96,14 @@ pub struct PriceRow {
     pub period: String,
     pub timing: String,
     pub created_at_us: i64,
+    /// Names the price across versions; unique per product and version.
+    pub code: String,
+    pub version: i64,
+    pub effective_from: Option<String>,
+    pub price_type: String,
+    pub price_book: Option<String>,
+    /// Canonical JSON of the pricing model, minimum, term and phases.
+    pub definition: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -164,4 +177,36 @@ pub struct IdempotencyRow {
     pub status_code: Option<i64>,
     pub response_body: Option<String>,
     pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CategoryRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub updated_at_us: i64,
+}
+
+/// A catalog entry stored as code, name and canonical JSON: metrics and contract terms.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DefinitionRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub code: String,
+    pub name: String,
+    pub definition: String,
+    pub updated_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PriceBookRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub code: String,
+    pub name: String,
+    pub currency: String,
+    pub segment: Option<String>,
+    pub updated_at_us: i64,
 }

@@ -1,7 +1,7 @@
 //! One contract suite, run against SQLite and PostgreSQL. Each case is a function over a
 //! migrated [`Store`]; `contract_cases!` makes a `sqlite::case` and a `postgres::case` test.
 
-use quoin_store::repo::{AccountFilter, InvoiceFilter, NewEvent};
+use quoin_store::repo::{AccountFilter, DefinitionTable, InvoiceFilter, NewEvent};
 use quoin_store::rows::*;
 use quoin_store::{new_id, testing, Store};
 
@@ -36,6 +36,7 @@ contract_cases!(
     finalize_only_moves_drafts,
     outbox_events_commit_with_the_change,
     idempotency_claims_once,
+    catalog_entries_upsert_by_code,
 );
 
 async fn tenant(store: &Store, id: &str) {
@@ -253,6 +254,10 @@ async fn billing_fixture(store: &Store) {
         name: "Fiber 100".into(),
         status: "active".into(),
         created_at_us: 1,
+        kind: "service".into(),
+        category_code: None,
+        definition: "{}".into(),
+        updated_at_us: 1,
     })
     .await
     .unwrap();
@@ -265,6 +270,12 @@ async fn billing_fixture(store: &Store) {
         period: "month".into(),
         timing: "in_advance".into(),
         created_at_us: 1,
+        code: "fiber-100-monthly".into(),
+        version: 1,
+        effective_from: None,
+        price_type: "recurring".into(),
+        price_book: None,
+        definition: "{}".into(),
     })
     .await
     .unwrap();
@@ -460,4 +471,82 @@ fn ids_are_prefixed_and_ordered() {
     assert!(a.starts_with("acc_") && a.len() == 36);
     assert!(a < b);
     let _ = testing::postgres_url();
+}
+
+async fn catalog_entries_upsert_by_code(store: &Store) {
+    tenant(store, "ten_a").await;
+    tenant(store, "ten_b").await;
+    let metric = |name: &str, def: &str| DefinitionRow {
+        id: new_id("met"),
+        tenant_id: "ten_a".into(),
+        code: "api_calls".into(),
+        name: name.into(),
+        definition: def.into(),
+        updated_at_us: 3,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_definition(
+        DefinitionTable::Metrics,
+        &metric("API calls", "{\"aggregation\":\"count\"}"),
+    )
+    .await
+    .unwrap();
+    tx.upsert_definition(
+        DefinitionTable::Metrics,
+        &metric("API requests", "{\"aggregation\":\"sum\"}"),
+    )
+    .await
+    .unwrap();
+    tx.upsert_price_book(&PriceBookRow {
+        id: new_id("pbk"),
+        tenant_id: "ten_a".into(),
+        code: "residential-usd".into(),
+        name: "Residential".into(),
+        currency: "USD".into(),
+        segment: Some("residential".into()),
+        updated_at_us: 3,
+    })
+    .await
+    .unwrap();
+    tx.upsert_category(&CategoryRow {
+        id: new_id("cat"),
+        tenant_id: "ten_a".into(),
+        code: "broadband".into(),
+        name: "Broadband".into(),
+        parent_code: None,
+        updated_at_us: 3,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let metrics = tx
+        .list_definitions(DefinitionTable::Metrics, "ten_a")
+        .await
+        .unwrap();
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(metrics[0].name, "API requests");
+    assert_eq!(metrics[0].definition, "{\"aggregation\":\"sum\"}");
+    assert!(tx
+        .list_definitions(DefinitionTable::Terms, "ten_a")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .list_definitions(DefinitionTable::Metrics, "ten_b")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.list_price_books("ten_a").await.unwrap()[0]
+            .segment
+            .as_deref(),
+        Some("residential")
+    );
+    assert_eq!(
+        tx.list_categories("ten_a").await.unwrap()[0].name,
+        "Broadband"
+    );
+    assert!(tx.list_categories("ten_b").await.unwrap().is_empty());
 }

@@ -1,19 +1,25 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use quoin_app::catalog::spec::{
+    CatalogDocument, CategorySpec, MetricSpec, PriceBookSpec, ProductSpec, TermSpec,
+};
+use quoin_app::catalog::ImportReport;
 use quoin_app::model::*;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::PageQuery;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller};
 use crate::AppState;
 
-#[utoipa::path(operation_id = "createProduct", post, path = "/v1/products", tag = "catalog", request_body = CreateProduct,
+#[utoipa::path(operation_id = "createProduct", post, path = "/v1/products", tag = "catalog", request_body = ProductSpec,
     responses((status = 201, body = Product), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(p): Caller,
-    ApiJson(body): ApiJson<CreateProduct>,
+    ApiJson(body): ApiJson<ProductSpec>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
     Ok((
         StatusCode::CREATED,
@@ -39,4 +45,69 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Product>> {
     Ok(Json(s.app.get_product(&p, &id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Validate and report what would change, writing nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[utoipa::path(operation_id = "importCatalog", post, path = "/v1/catalog/import", tag = "catalog", params(ImportQuery), request_body = CatalogDocument,
+    responses((status = 200, body = ImportReport), (status = 422, body = ErrorBody, description = "Every problem, each with its path, in `details`; nothing written")))]
+pub async fn import(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    ApiJson(body): ApiJson<CatalogDocument>,
+) -> ApiResult<Json<ImportReport>> {
+    Ok(Json(
+        s.app
+            .import_catalog(&p, body, q.dry_run.unwrap_or(false))
+            .await?,
+    ))
+}
+
+#[utoipa::path(operation_id = "exportCatalog", get, path = "/v1/catalog/export", tag = "catalog",
+    responses((status = 200, body = CatalogDocument)))]
+pub async fn export(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<CatalogDocument>> {
+    Ok(Json(s.app.export_catalog(&p).await?))
+}
+
+#[utoipa::path(operation_id = "listMetrics", get, path = "/v1/metrics", tag = "catalog",
+    responses((status = 200, body = Vec<MetricSpec>)))]
+pub async fn metrics(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<MetricSpec>>> {
+    Ok(Json(s.app.list_metrics(&p).await?))
+}
+
+#[utoipa::path(operation_id = "listTerms", get, path = "/v1/terms", tag = "catalog",
+    responses((status = 200, body = Vec<TermSpec>)))]
+pub async fn terms(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<Vec<TermSpec>>> {
+    Ok(Json(s.app.list_terms(&p).await?))
+}
+
+#[utoipa::path(operation_id = "listPriceBooks", get, path = "/v1/price-books", tag = "catalog",
+    responses((status = 200, body = Vec<PriceBookSpec>)))]
+pub async fn price_books(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<PriceBookSpec>>> {
+    Ok(Json(s.app.list_price_books(&p).await?))
+}
+
+#[utoipa::path(operation_id = "listCategories", get, path = "/v1/categories", tag = "catalog",
+    responses((status = 200, body = Vec<CategorySpec>)))]
+pub async fn categories(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<CategorySpec>>> {
+    Ok(Json(s.app.list_categories(&p).await?))
 }

@@ -20,6 +20,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "accounts",
+            AccountRow,
             row,
             [
                 id,
@@ -136,6 +137,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "contacts",
+            ContactRow,
             row,
             [
                 id,
@@ -164,6 +166,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "locations",
+            LocationRow,
             row,
             [
                 id,

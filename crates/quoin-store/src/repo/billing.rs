@@ -15,6 +15,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "subscriptions",
+            SubscriptionRow,
             row,
             [
                 id,
@@ -109,6 +110,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "invoices",
+            InvoiceRow,
             row,
             [
                 id,
@@ -133,6 +135,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "invoice_lines",
+            InvoiceLineRow,
             row,
             [
                 id,

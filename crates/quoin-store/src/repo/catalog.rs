@@ -1,7 +1,7 @@
 //! Products and their prices.
 
 use super::{insert_row, Page};
-use crate::rows::{PriceRow, ProductRow};
+use crate::rows::{CategoryRow, DefinitionRow, PriceBookRow, PriceRow, ProductRow};
 use crate::{on_tx, Result, Tx};
 
 impl Tx {
@@ -9,8 +9,20 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "products",
+            ProductRow,
             row,
-            [id, tenant_id, code, name, status, created_at_us]
+            [
+                id,
+                tenant_id,
+                code,
+                name,
+                status,
+                created_at_us,
+                kind,
+                category_code,
+                definition,
+                updated_at_us
+            ]
         ));
         Ok(())
     }
@@ -45,6 +57,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "prices",
+            PriceRow,
             row,
             [
                 id,
@@ -54,7 +67,13 @@ impl Tx {
                 amount,
                 period,
                 timing,
-                created_at_us
+                created_at_us,
+                code,
+                version,
+                effective_from,
+                price_type,
+                price_book,
+                definition
             ]
         ));
         Ok(())
@@ -70,10 +89,156 @@ impl Tx {
     }
 
     pub async fn list_prices(&mut self, tenant: &str, product: &str) -> Result<Vec<PriceRow>> {
-        let sql = "SELECT * FROM prices WHERE tenant_id = $1 AND product_id = $2 ORDER BY id";
+        let sql = "SELECT * FROM prices WHERE tenant_id = $1 AND product_id = $2 ORDER BY code, version, id";
         Ok(on_tx!(self, |c| sqlx::query_as(sql)
             .bind(tenant)
             .bind(product)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+}
+
+/// The two catalog tables stored as code + name + JSON definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionTable {
+    Metrics,
+    Terms,
+}
+
+impl DefinitionTable {
+    fn name(self) -> &'static str {
+        match self {
+            DefinitionTable::Metrics => "metrics",
+            DefinitionTable::Terms => "terms",
+        }
+    }
+}
+
+impl Tx {
+    pub async fn get_product_by_code(
+        &mut self,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Option<ProductRow>> {
+        let sql = "SELECT * FROM products WHERE tenant_id = $1 AND code = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(code)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// Every product of a tenant, by code (catalog export).
+    pub async fn all_products(&mut self, tenant: &str) -> Result<Vec<ProductRow>> {
+        let sql = "SELECT * FROM products WHERE tenant_id = $1 ORDER BY code";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// Replaces the mutable fields of a product (name, status, kind, category, definition).
+    pub async fn update_product(&mut self, row: &ProductRow) -> Result<()> {
+        let sql = "UPDATE products SET name = $3, status = $4, kind = $5, category_code = $6, \
+                   definition = $7, updated_at_us = $8 WHERE tenant_id = $1 AND id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.tenant_id)
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.status)
+            .bind(&row.kind)
+            .bind(&row.category_code)
+            .bind(&row.definition)
+            .bind(row.updated_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn upsert_category(&mut self, row: &CategoryRow) -> Result<()> {
+        let sql = "INSERT INTO categories (id, tenant_id, code, name, parent_code, updated_at_us) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO UPDATE \
+                   SET name = excluded.name, parent_code = excluded.parent_code, updated_at_us = excluded.updated_at_us";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.id)
+            .bind(&row.tenant_id)
+            .bind(&row.code)
+            .bind(&row.name)
+            .bind(&row.parent_code)
+            .bind(row.updated_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn list_categories(&mut self, tenant: &str) -> Result<Vec<CategoryRow>> {
+        let sql = "SELECT * FROM categories WHERE tenant_id = $1 ORDER BY code";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    pub async fn upsert_definition(
+        &mut self,
+        table: DefinitionTable,
+        row: &DefinitionRow,
+    ) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (id, tenant_id, code, name, definition, updated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO UPDATE \
+             SET name = excluded.name, definition = excluded.definition, updated_at_us = excluded.updated_at_us",
+            table.name()
+        );
+        on_tx!(self, |c| sqlx::query(&sql)
+            .bind(&row.id)
+            .bind(&row.tenant_id)
+            .bind(&row.code)
+            .bind(&row.name)
+            .bind(&row.definition)
+            .bind(row.updated_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn list_definitions(
+        &mut self,
+        table: DefinitionTable,
+        tenant: &str,
+    ) -> Result<Vec<DefinitionRow>> {
+        let sql = format!(
+            "SELECT * FROM {} WHERE tenant_id = $1 ORDER BY code",
+            table.name()
+        );
+        Ok(on_tx!(self, |c| sqlx::query_as(&sql)
+            .bind(tenant)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    pub async fn upsert_price_book(&mut self, row: &PriceBookRow) -> Result<()> {
+        let sql = "INSERT INTO price_books (id, tenant_id, code, name, currency, segment, updated_at_us) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, code) DO UPDATE \
+                   SET name = excluded.name, currency = excluded.currency, segment = excluded.segment, \
+                   updated_at_us = excluded.updated_at_us";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.id)
+            .bind(&row.tenant_id)
+            .bind(&row.code)
+            .bind(&row.name)
+            .bind(&row.currency)
+            .bind(&row.segment)
+            .bind(row.updated_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn list_price_books(&mut self, tenant: &str) -> Result<Vec<PriceBookRow>> {
+        let sql = "SELECT * FROM price_books WHERE tenant_id = $1 ORDER BY code";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
             .fetch_all(&mut *c)
             .await?))
     }

@@ -2,7 +2,7 @@
 
 pub mod accounts;
 pub mod billing;
-mod catalog;
+pub mod catalog;
 pub mod outbox;
 mod tenancy;
 
@@ -27,13 +27,15 @@ impl<T> Page<T> {
     }
 }
 
-/// `INSERT INTO table (fields…) VALUES ($1…)` binding the same-named fields of a row struct.
+/// `INSERT INTO table (fields…) VALUES ($1…)` binding the same-named fields of a row.
+/// The row is destructured without `..`, so forgetting a column is a compile error.
 macro_rules! insert_row {
-    ($conn:expr, $table:literal, $row:expr, [$($field:ident),+ $(,)?]) => {{
+    ($conn:expr, $table:literal, $ty:ident, $row:expr, [$($field:ident),+ $(,)?]) => {{
+        let $ty { $($field),+ } = $row;
         let cols: &[&str] = &[$(stringify!($field)),+];
         let values: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
         let sql = format!("INSERT INTO {} ({}) VALUES ({})", $table, cols.join(", "), values.join(", "));
-        sqlx::query(&sql)$(.bind(&$row.$field))+.execute($conn).await?;
+        sqlx::query(&sql)$(.bind($field))+.execute($conn).await?;
     }};
 }
 pub(crate) use insert_row;
@@ -43,6 +45,10 @@ pub const TENANT_TABLES: &[&str] = &[
     "accounts",
     "contacts",
     "locations",
+    "categories",
+    "metrics",
+    "terms",
+    "price_books",
     "products",
     "prices",
     "subscriptions",
@@ -70,4 +76,5 @@ impl crate::Tx {
 
 pub use accounts::AccountFilter;
 pub use billing::InvoiceFilter;
+pub use catalog::DefinitionTable;
 pub use outbox::NewEvent;

@@ -9,6 +9,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "tenants",
+            TenantRow,
             row,
             [id, name, time_zone, clock_mode, test_now_us, created_at_us]
         ));
@@ -48,6 +49,7 @@ impl Tx {
         on_tx!(self, |c| insert_row!(
             &mut *c,
             "api_keys",
+            ApiKeyRow,
             row,
             [
                 id,

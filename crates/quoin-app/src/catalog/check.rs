@@ -1,0 +1,1066 @@
+//! Validation of a catalog document: every problem is collected with the path of the
+//! element it concerns (`products[3].prices[0].model.tiers[2].to: must be greater than
+//! from`), and a valid document comes back normalized (defaults filled in, decimals
+//! trimmed, price codes derived) so that what is stored exports identically.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use quoin_core::billing::ChargeTiming;
+use quoin_core::calendar::BillingPeriod;
+use quoin_core::money::Currency;
+use quoin_core::rating::{PathSegment, PercentTier, Price, PriceModel, Step, Tier};
+use rust_decimal::Decimal;
+
+use super::spec::*;
+
+/// One problem in a submitted document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// What already exists in the tenant's catalog, for references the document does not define.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub categories: HashSet<String>,
+    pub metrics: HashSet<String>,
+    pub terms: HashSet<String>,
+    /// code → currency
+    pub price_books: HashMap<String, String>,
+    /// code → kind
+    pub products: HashMap<String, ProductKindCode>,
+}
+
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn code(&mut self, field: String, value: &str) -> String {
+        let v = value.trim();
+        if v.is_empty() || v.len() > 64 {
+            self.push(field, "must be 1–64 characters");
+        } else if !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            self.push(field, "may contain only letters, digits, '-', '_' and '.'");
+        }
+        v.to_string()
+    }
+
+    fn name(&mut self, field: String, value: &str) -> String {
+        let v = value.trim();
+        if v.is_empty() || v.chars().count() > 200 {
+            self.push(field, "must be 1–200 characters");
+        }
+        v.to_string()
+    }
+
+    /// A decimal string; `rule` rejects values that break it (message returned).
+    fn decimal(
+        &mut self,
+        field: String,
+        text: &str,
+        rule: fn(Decimal) -> Option<&'static str>,
+    ) -> Option<Decimal> {
+        let parsed = match crate::validate::decimal(&field, text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.push(field.clone(), e.to_string());
+                None
+            }
+        };
+        match parsed {
+            None => None,
+            Some(d) => match rule(d) {
+                Some(msg) => {
+                    self.push(field, format!("{msg}, got {text}"));
+                    None
+                }
+                None => Some(d.normalize()),
+            },
+        }
+    }
+
+    fn currency(&mut self, field: String, code: &str) -> Option<Currency> {
+        match Currency::parse(code) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.push(field, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn non_negative(d: Decimal) -> Option<&'static str> {
+    d.is_sign_negative()
+        .then_some("must not be negative")
+        .filter(|_| !d.is_zero())
+}
+
+fn positive(d: Decimal) -> Option<&'static str> {
+    (d <= Decimal::ZERO).then_some("must be greater than zero")
+}
+
+fn percent(d: Decimal) -> Option<&'static str> {
+    (d < Decimal::ZERO || d > Decimal::ONE_HUNDRED).then_some("must be between 0 and 100")
+}
+
+/// Field names of the core rating types, as the document spells them.
+fn spec_name(core: &str) -> &str {
+    match core {
+        "up_to" => "to",
+        "rate_percent" => "rate",
+        "fixed_fee_per_event" => "fixed_fee",
+        "per_event_min" => "min_per_event",
+        "per_event_max" => "max_per_event",
+        other => other,
+    }
+}
+
+/// A decimal rendered canonically ("7.50" stays "7.5" only where no currency scale applies).
+fn text(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn money_text(d: Decimal, currency: Option<Currency>) -> String {
+    let mut d = d.normalize();
+    if let Some(c) = currency {
+        if d.scale() < c.exponent() {
+            d.rescale(c.exponent());
+        }
+    }
+    d.to_string()
+}
+
+/// A checked catalog: the normalized document plus the core price of every product price,
+/// in the same order.
+#[derive(Debug)]
+pub struct Checked {
+    pub document: CatalogDocument,
+    pub prices: Vec<Vec<Price>>,
+}
+
+/// Validates a whole document against itself and what `known` already holds.
+pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldError>> {
+    let mut p = Problems::default();
+    let mut out = CatalogDocument::default();
+
+    let mut categories: HashSet<String> = known.categories.clone();
+    let mut seen = HashSet::new();
+    for (i, c) in doc.categories.iter().enumerate() {
+        let code = p.code(format!("categories[{i}].code"), &c.code);
+        if !seen.insert(code.clone()) {
+            p.push(
+                format!("categories[{i}].code"),
+                format!("duplicate category code `{code}`"),
+            );
+        }
+        categories.insert(code.clone());
+        out.categories.push(CategorySpec {
+            name: p.name(format!("categories[{i}].name"), &c.name),
+            parent: c.parent.as_ref().map(|s| s.trim().to_string()),
+            code,
+        });
+    }
+    for (i, c) in out.categories.iter().enumerate() {
+        if let Some(parent) = &c.parent {
+            if parent == &c.code {
+                p.push(
+                    format!("categories[{i}].parent"),
+                    "a category cannot be its own parent",
+                );
+            } else if !categories.contains(parent) {
+                p.push(
+                    format!("categories[{i}].parent"),
+                    format!("unknown category `{parent}`"),
+                );
+            }
+        }
+    }
+
+    let mut metrics: HashSet<String> = known.metrics.clone();
+    let mut seen = HashSet::new();
+    for (i, m) in doc.metrics.iter().enumerate() {
+        let at = |f: &str| format!("metrics[{i}].{f}");
+        let code = p.code(at("code"), &m.code);
+        if !seen.insert(code.clone()) {
+            p.push(at("code"), format!("duplicate metric code `{code}`"));
+        }
+        metrics.insert(code.clone());
+        let field = m
+            .field
+            .as_ref()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty());
+        match (m.aggregation, &field) {
+            (AggregationCode::Count, Some(_)) => {
+                p.push(at("field"), "count aggregates no field; remove it")
+            }
+            (AggregationCode::Count, None) => {}
+            (_, None) => p.push(at("field"), "required: the event property to aggregate"),
+            _ => {}
+        }
+        for (j, f) in m.filters.iter().enumerate() {
+            if f.property.trim().is_empty() {
+                p.push(
+                    format!("metrics[{i}].filters[{j}].property"),
+                    "must not be empty",
+                );
+            }
+            if f.values.is_empty() {
+                p.push(
+                    format!("metrics[{i}].filters[{j}].values"),
+                    "must list at least one value",
+                );
+            }
+        }
+        out.metrics.push(MetricSpec {
+            name: p.name(at("name"), &m.name),
+            code,
+            aggregation: m.aggregation,
+            field,
+            filters: m.filters.clone(),
+            group_by: m.group_by.clone(),
+        });
+    }
+
+    let mut terms: HashSet<String> = known.terms.clone();
+    let mut seen = HashSet::new();
+    for (i, t) in doc.terms.iter().enumerate() {
+        let at = |f: &str| format!("terms[{i}].{f}");
+        let code = p.code(at("code"), &t.code);
+        if !seen.insert(code.clone()) {
+            p.push(at("code"), format!("duplicate term code `{code}`"));
+        }
+        terms.insert(code.clone());
+        if !(1..=120).contains(&t.length_months) {
+            p.push(
+                at("length_months"),
+                format!("must be between 1 and 120, got {}", t.length_months),
+            );
+        }
+        let etl = match &t.etl {
+            EtlSpec::PercentOfRemaining { percent: pc } => EtlSpec::PercentOfRemaining {
+                percent: p
+                    .decimal(at("etl.percent"), pc, percent)
+                    .map(text)
+                    .unwrap_or_default(),
+            },
+            EtlSpec::Fixed { amount } => EtlSpec::Fixed {
+                amount: p
+                    .decimal(at("etl.amount"), amount, non_negative)
+                    .map(text)
+                    .unwrap_or_default(),
+            },
+            EtlSpec::Reducing { schedule } => {
+                if schedule.is_empty() {
+                    p.push(at("etl.schedule"), "must have at least one step");
+                }
+                let mut prev = 0;
+                let mut steps = Vec::new();
+                for (j, s) in schedule.iter().enumerate() {
+                    let f = format!("terms[{i}].etl.schedule[{j}]");
+                    if j == 0 && s.from_month != 1 {
+                        p.push(
+                            format!("{f}.from_month"),
+                            "the first step must start at month 1",
+                        );
+                    } else if j > 0 && s.from_month <= prev {
+                        p.push(
+                            format!("{f}.from_month"),
+                            format!("must be greater than the previous step's {prev}"),
+                        );
+                    }
+                    if s.from_month > t.length_months {
+                        p.push(
+                            format!("{f}.from_month"),
+                            format!("is after the term's {} months", t.length_months),
+                        );
+                    }
+                    prev = s.from_month;
+                    steps.push(EtlStepSpec {
+                        from_month: s.from_month,
+                        fee: p
+                            .decimal(format!("{f}.fee"), &s.fee, non_negative)
+                            .map(text)
+                            .unwrap_or_default(),
+                    });
+                }
+                EtlSpec::Reducing { schedule: steps }
+            }
+            other => other.clone(),
+        };
+        out.terms.push(TermSpec {
+            name: p.name(at("name"), &t.name),
+            code,
+            length_months: t.length_months,
+            end_of_term: t.end_of_term,
+            etl,
+        });
+    }
+
+    let mut books: HashMap<String, String> = known.price_books.clone();
+    let mut seen = HashSet::new();
+    for (i, b) in doc.price_books.iter().enumerate() {
+        let at = |f: &str| format!("price_books[{i}].{f}");
+        let code = p.code(at("code"), &b.code);
+        if !seen.insert(code.clone()) {
+            p.push(at("code"), format!("duplicate price book code `{code}`"));
+        }
+        p.currency(at("currency"), &b.currency);
+        books.insert(code.clone(), b.currency.clone());
+        out.price_books.push(PriceBookSpec {
+            name: p.name(at("name"), &b.name),
+            code,
+            currency: b.currency.clone(),
+            segment: b
+                .segment
+                .as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        });
+    }
+
+    let mut kinds: HashMap<String, ProductKindCode> = known.products.clone();
+    for prod in &doc.products {
+        kinds.insert(
+            prod.code.trim().to_string(),
+            prod.kind.unwrap_or(ProductKindCode::Service),
+        );
+    }
+    let refs = Refs {
+        categories: &categories,
+        metrics: &metrics,
+        terms: &terms,
+        books: &books,
+        kinds: &kinds,
+    };
+    let mut seen = HashSet::new();
+    let mut prices = Vec::new();
+    for (i, prod) in doc.products.iter().enumerate() {
+        let code = prod.code.trim().to_string();
+        if !seen.insert(code.clone()) {
+            p.push(
+                format!("products[{i}].code"),
+                format!("duplicate product code `{code}`"),
+            );
+        }
+        let (spec, core) = check_product(&mut p, &refs, &format!("products[{i}]"), prod);
+        out.products.push(spec);
+        prices.push(core);
+    }
+    check_bundle_cycles(&mut p, &out.products);
+
+    if p.0.is_empty() {
+        Ok(Checked {
+            document: out,
+            prices,
+        })
+    } else {
+        Err(p.0)
+    }
+}
+
+struct Refs<'a> {
+    categories: &'a HashSet<String>,
+    metrics: &'a HashSet<String>,
+    terms: &'a HashSet<String>,
+    books: &'a HashMap<String, String>,
+    kinds: &'a HashMap<String, ProductKindCode>,
+}
+
+fn check_product(
+    p: &mut Problems,
+    refs: &Refs,
+    at: &str,
+    prod: &ProductSpec,
+) -> (ProductSpec, Vec<Price>) {
+    let code = p.code(format!("{at}.code"), &prod.code);
+    let kind = prod.kind.unwrap_or(ProductKindCode::Service);
+    if let Some(c) = &prod.category {
+        if !refs.categories.contains(c.trim()) {
+            p.push(format!("{at}.category"), format!("unknown category `{c}`"));
+        }
+    }
+    let actions: Vec<ActionCode> = prod
+        .actions
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    for (j, a) in prod.add_ons.iter().enumerate() {
+        let f = format!("{at}.add_ons[{j}]");
+        let target = a.product.trim();
+        if target == code {
+            p.push(
+                format!("{f}.product"),
+                "a product cannot be an add-on of itself",
+            );
+        } else {
+            match refs.kinds.get(target) {
+                None => p.push(
+                    format!("{f}.product"),
+                    format!("unknown product `{target}`"),
+                ),
+                Some(ProductKindCode::AddOn) => {}
+                Some(_) => p.push(
+                    format!("{f}.product"),
+                    format!("`{target}` is not an add-on product"),
+                ),
+            }
+        }
+        if let Some(max) = a.max {
+            if a.min > max {
+                p.push(
+                    format!("{f}.max"),
+                    format!("must be at least min {}", a.min),
+                );
+            }
+        }
+        if !matches!(kind, ProductKindCode::Service | ProductKindCode::Bundle) {
+            p.push(
+                format!("{f}.product"),
+                "only services and bundles take add-ons",
+            );
+        }
+    }
+    let mut components = Vec::new();
+    for (j, c) in prod.components.iter().enumerate() {
+        let f = format!("{at}.components[{j}]");
+        if kind != ProductKindCode::Bundle {
+            p.push(format!("{f}.product"), "only bundles have components");
+        }
+        let target = c.product.trim();
+        if !refs.kinds.contains_key(target) {
+            p.push(
+                format!("{f}.product"),
+                format!("unknown product `{target}`"),
+            );
+        }
+        let q = p.decimal(format!("{f}.quantity"), &c.quantity, positive);
+        components.push(ComponentSpec {
+            product: target.to_string(),
+            quantity: q.map(text).unwrap_or_default(),
+        });
+    }
+    let mut seen_actions = HashSet::new();
+    for (j, w) in prod.work_orders.iter().enumerate() {
+        let f = format!("{at}.work_orders[{j}]");
+        if !seen_actions.insert(w.action) {
+            p.push(format!("{f}.action"), "one work-order template per action");
+        }
+        check_tasks(p, &f, &w.tasks);
+    }
+
+    let mut price_specs = Vec::new();
+    let mut cores = Vec::new();
+    let mut codes = HashSet::new();
+    for (j, pr) in prod.prices.iter().enumerate() {
+        let f = format!("{at}.prices[{j}]");
+        if let Some((spec, core)) = check_price(p, refs, &f, &code, pr) {
+            if !codes.insert(spec.code.clone().unwrap_or_default()) {
+                p.push(format!("{f}.code"), "duplicate price code in this product");
+            }
+            price_specs.push(spec);
+            cores.push(core);
+        }
+    }
+    let spec = ProductSpec {
+        name: p.name(format!("{at}.name"), &prod.name),
+        code,
+        kind: Some(kind),
+        status: Some(prod.status.unwrap_or(LifecycleCode::Active)),
+        category: prod.category.as_ref().map(|c| c.trim().to_string()),
+        description: prod
+            .description
+            .as_ref()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty()),
+        actions,
+        add_ons: prod
+            .add_ons
+            .iter()
+            .map(|a| AddOnSpec {
+                product: a.product.trim().to_string(),
+                ..a.clone()
+            })
+            .collect(),
+        components,
+        work_orders: prod.work_orders.clone(),
+        prices: price_specs,
+    };
+    (spec, cores)
+}
+
+fn check_tasks(p: &mut Problems, at: &str, tasks: &[TaskSpec]) {
+    if tasks.is_empty() {
+        p.push(format!("{at}.tasks"), "must have at least one task");
+    }
+    let keys: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.key.as_str(), i))
+        .collect();
+    let mut seen = HashSet::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let f = format!("{at}.tasks[{i}]");
+        p.code(format!("{f}.key"), &t.key);
+        if !seen.insert(t.key.as_str()) {
+            p.push(
+                format!("{f}.key"),
+                format!("duplicate task key `{}`", t.key),
+            );
+        }
+        p.name(format!("{f}.name"), &t.name);
+        p.name(format!("{f}.role"), &t.role);
+        if t.duration_hours == 0 && !t.automated {
+            p.push(
+                format!("{f}.duration_hours"),
+                "a manual task takes at least one hour",
+            );
+        }
+        for (k, d) in t.depends_on.iter().enumerate() {
+            if d == &t.key {
+                p.push(
+                    format!("{f}.depends_on[{k}]"),
+                    "a task cannot depend on itself",
+                );
+            } else if !keys.contains_key(d.as_str()) {
+                p.push(
+                    format!("{f}.depends_on[{k}]"),
+                    format!("unknown task `{d}`"),
+                );
+            }
+        }
+    }
+    // Dependency cycles: repeatedly remove tasks whose dependencies are all done.
+    let mut done: HashSet<&str> = HashSet::new();
+    loop {
+        let ready: Vec<&str> = tasks
+            .iter()
+            .filter(|t| !done.contains(t.key.as_str()))
+            .filter(|t| {
+                t.depends_on
+                    .iter()
+                    .all(|d| done.contains(d.as_str()) || !keys.contains_key(d.as_str()))
+            })
+            .map(|t| t.key.as_str())
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        done.extend(ready);
+    }
+    if let Some(stuck) = tasks.iter().position(|t| !done.contains(t.key.as_str())) {
+        p.push(
+            format!("{at}.tasks[{stuck}].depends_on"),
+            "tasks depend on each other in a cycle",
+        );
+    }
+}
+
+fn check_price(
+    p: &mut Problems,
+    refs: &Refs,
+    at: &str,
+    product: &str,
+    pr: &PriceSpec,
+) -> Option<(PriceSpec, Price)> {
+    let before = p.0.len();
+    let currency = p.currency(format!("{at}.currency"), &pr.currency);
+    let price_type = pr.price_type.unwrap_or(PriceTypeCode::Recurring);
+    if let Some(book) = &pr.price_book {
+        match refs.books.get(book.trim()) {
+            None => p.push(
+                format!("{at}.price_book"),
+                format!("unknown price book `{book}`"),
+            ),
+            Some(book_currency) if book_currency != &pr.currency => p.push(
+                format!("{at}.currency"),
+                format!(
+                    "currency mismatch: price book `{book}` is in {book_currency}, the price in {}",
+                    pr.currency
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    let period = match (price_type, &pr.period) {
+        (PriceTypeCode::Recurring, None) => {
+            p.push(format!("{at}.period"), "required for a recurring price");
+            None
+        }
+        (PriceTypeCode::OneTime, Some(_)) => {
+            p.push(format!("{at}.period"), "a one-time price has no period");
+            None
+        }
+        (_, Some(code)) => match BillingPeriod::parse(code.trim()) {
+            Ok(bp) => Some(bp),
+            Err(e) => {
+                p.push(format!("{at}.period"), e.to_string());
+                None
+            }
+        },
+        (_, None) => None,
+    };
+    let timing = match &pr.timing {
+        None if price_type == PriceTypeCode::Usage => ChargeTiming::InArrears,
+        None => ChargeTiming::InAdvance,
+        Some(t) => match ChargeTiming::parse(t.trim()) {
+            Some(timing) => timing,
+            None => {
+                p.push(
+                    format!("{at}.timing"),
+                    format!("`{t}` is not in_advance or in_arrears"),
+                );
+                ChargeTiming::InAdvance
+            }
+        },
+    };
+    if price_type == PriceTypeCode::Usage && timing == ChargeTiming::InAdvance {
+        p.push(format!("{at}.timing"), "usage is billed in arrears");
+    }
+    match (price_type, &pr.metric) {
+        (PriceTypeCode::Usage, None) => {
+            p.push(format!("{at}.metric"), "required for a usage price")
+        }
+        (PriceTypeCode::Usage, Some(m)) if !refs.metrics.contains(m.trim()) => {
+            p.push(format!("{at}.metric"), format!("unknown metric `{m}`"))
+        }
+        (PriceTypeCode::Usage, Some(_)) => {}
+        (_, Some(_)) => p.push(format!("{at}.metric"), "only usage prices have a metric"),
+        (_, None) => {}
+    }
+    if let Some(t) = &pr.term {
+        if !refs.terms.contains(t.trim()) {
+            p.push(format!("{at}.term"), format!("unknown term `{t}`"));
+        }
+    }
+    let model_spec = match (&pr.amount, &pr.model) {
+        (Some(a), None) => Some(ModelSpec::PerUnit {
+            unit_amount: a.clone(),
+        }),
+        (None, Some(m)) => Some(m.clone()),
+        (Some(_), Some(_)) => {
+            p.push(
+                format!("{at}.amount"),
+                "give either amount or model, not both",
+            );
+            None
+        }
+        (None, None) => {
+            p.push(
+                format!("{at}.model"),
+                "required (or the `amount` shorthand)",
+            );
+            None
+        }
+    };
+    let shorthand = pr.amount.is_some() && pr.model.is_none();
+    let mark = p.0.len();
+    let model = model_spec.and_then(|m| check_model(p, &format!("{at}.model"), &m, currency));
+    if shorthand {
+        // Report problems of the `amount` shorthand under the name the caller used.
+        for e in &mut p.0[mark..] {
+            if e.field == format!("{at}.model.unit_amount") {
+                e.field = format!("{at}.amount");
+            }
+        }
+    }
+    if let Some((_, core)) = &model {
+        if core.is_event_based() && price_type != PriceTypeCode::Usage {
+            p.push(
+                format!("{at}.model.type"),
+                "percentage models rate usage events; use a usage price",
+            );
+        }
+    }
+    let minimum = pr
+        .minimum
+        .as_ref()
+        .and_then(|m| p.decimal(format!("{at}.minimum"), m, non_negative));
+    if p.0.len() > before {
+        return None;
+    }
+    let (model_spec, core_model) = model?;
+    let mut core = Price::new(core_model);
+    if let Some(m) = minimum {
+        core = core.with_minimum(m);
+    }
+    if let Err(errors) = core.validate() {
+        for e in errors.iter() {
+            let mut path = format!("{at}.model");
+            for seg in e.path.segments() {
+                match seg {
+                    PathSegment::Field(name) if *name == "minimum" => {
+                        path = format!("{at}.minimum")
+                    }
+                    PathSegment::Field(name) => path.push_str(&format!(".{}", spec_name(name))),
+                    PathSegment::Index(i) => path.push_str(&format!("[{i}]")),
+                }
+            }
+            p.push(path, e.problem.to_string());
+        }
+        return None;
+    }
+    let default_code = format!(
+        "{product}-{}-{}",
+        pr.currency.to_lowercase(),
+        period
+            .map(|b| b.code())
+            .unwrap_or_else(|| match price_type {
+                PriceTypeCode::OneTime => "one-time".into(),
+                PriceTypeCode::Usage => pr.metric.clone().unwrap_or_else(|| "usage".into()),
+                PriceTypeCode::Recurring => "recurring".into(),
+            })
+    );
+    let code = match &pr.code {
+        Some(c) => p.code(format!("{at}.code"), c),
+        None => default_code,
+    };
+    if p.0.len() > before {
+        return None;
+    }
+    Some((
+        PriceSpec {
+            code: Some(code),
+            price_type: Some(price_type),
+            currency: pr.currency.clone(),
+            price_book: pr.price_book.as_ref().map(|b| b.trim().to_string()),
+            period: period.map(|b| b.code()),
+            timing: Some(timing.code().to_string()),
+            amount: None,
+            model: Some(model_spec),
+            metric: pr.metric.as_ref().map(|m| m.trim().to_string()),
+            minimum: minimum.map(|m| money_text(m, currency)),
+            term: pr.term.as_ref().map(|t| t.trim().to_string()),
+            effective_from: pr.effective_from,
+        },
+        core,
+    ))
+}
+
+/// Contiguous tier bounds: the first starts at 0, each next one where the previous ended.
+fn check_bounds(
+    p: &mut Problems,
+    at: &str,
+    list: &str,
+    bounds: &[(&String, Option<&String>)],
+) -> Option<Vec<Option<Decimal>>> {
+    if bounds.is_empty() {
+        p.push(format!("{at}.{list}"), "must have at least one tier");
+        return None;
+    }
+    let before = p.0.len();
+    let mut ups = Vec::with_capacity(bounds.len());
+    let mut prev_to: Option<Decimal> = Some(Decimal::ZERO);
+    for (k, (from, to)) in bounds.iter().enumerate() {
+        let f = format!("{at}.{list}[{k}]");
+        let from = p.decimal(format!("{f}.from"), from, non_negative);
+        let to = to.map(|t| p.decimal(format!("{f}.to"), t, non_negative));
+        if let Some(from) = from {
+            match prev_to {
+                Some(pt) if k == 0 && from != pt => {
+                    p.push(format!("{f}.from"), "the first tier must start at 0")
+                }
+                Some(pt) if from < pt => p.push(
+                    format!("{f}.from"),
+                    format!("overlaps the previous tier, which ends at {pt}"),
+                ),
+                Some(pt) if from > pt => p.push(
+                    format!("{f}.from"),
+                    format!("leaves a gap after the previous tier, which ends at {pt}"),
+                ),
+                None => p.push(format!("{f}.from"), "follows an unbounded tier"),
+                _ => {}
+            }
+            if let Some(Some(to)) = to {
+                if to <= from {
+                    p.push(format!("{f}.to"), "must be greater than from");
+                }
+            }
+        }
+        prev_to = match to {
+            Some(Some(t)) => Some(t),
+            Some(None) => Some(Decimal::MAX),
+            None => None,
+        };
+        ups.push(to.flatten());
+    }
+    (p.0.len() == before).then_some(ups)
+}
+
+fn check_model(
+    p: &mut Problems,
+    at: &str,
+    m: &ModelSpec,
+    currency: Option<Currency>,
+) -> Option<(ModelSpec, PriceModel)> {
+    let before = p.0.len();
+    let amt = |p: &mut Problems, f: String, t: &String| p.decimal(f, t, non_negative);
+    let opt = |p: &mut Problems, f: String, t: &Option<String>| {
+        t.as_ref().and_then(|t| p.decimal(f, t, non_negative))
+    };
+    let out = match m {
+        ModelSpec::Flat { amount } => {
+            let a = amt(p, format!("{at}.amount"), amount);
+            a.map(|a| {
+                (
+                    ModelSpec::Flat {
+                        amount: money_text(a, currency),
+                    },
+                    PriceModel::Flat { amount: a },
+                )
+            })
+        }
+        ModelSpec::PerUnit { unit_amount } => {
+            amt(p, format!("{at}.unit_amount"), unit_amount).map(|a| {
+                (
+                    ModelSpec::PerUnit {
+                        unit_amount: money_text(a, currency),
+                    },
+                    PriceModel::PerUnit { unit_amount: a },
+                )
+            })
+        }
+        ModelSpec::Graduated { tiers } | ModelSpec::Volume { tiers } => {
+            let bounds: Vec<_> = tiers.iter().map(|t| (&t.from, t.to.as_ref())).collect();
+            let ups = check_bounds(p, at, "tiers", &bounds);
+            let mut core = Vec::new();
+            let mut specs = Vec::new();
+            for (k, t) in tiers.iter().enumerate() {
+                let f = format!("{at}.tiers[{k}]");
+                let unit = amt(p, format!("{f}.unit_amount"), &t.unit_amount);
+                let flat = opt(p, format!("{f}.flat_fee"), &t.flat_fee);
+                let block = t
+                    .block_size
+                    .as_ref()
+                    .and_then(|b| p.decimal(format!("{f}.block_size"), b, positive));
+                if let (Some(ups), Some(unit)) = (&ups, unit) {
+                    core.push(Tier {
+                        up_to: ups[k],
+                        unit_amount: unit,
+                        flat_fee: flat.unwrap_or(Decimal::ZERO),
+                        block_size: block,
+                    });
+                    specs.push(TierSpec {
+                        from: t
+                            .from
+                            .trim()
+                            .parse::<Decimal>()
+                            .map(text)
+                            .unwrap_or_default(),
+                        to: ups[k].map(text),
+                        unit_amount: text(unit),
+                        flat_fee: flat.filter(|f| !f.is_zero()).map(text),
+                        block_size: block.map(text),
+                    });
+                }
+            }
+            (p.0.len() == before).then_some(match m {
+                ModelSpec::Graduated { .. } => (
+                    ModelSpec::Graduated { tiers: specs },
+                    PriceModel::Graduated { tiers: core },
+                ),
+                _ => (
+                    ModelSpec::Volume { tiers: specs },
+                    PriceModel::Volume { tiers: core },
+                ),
+            })
+        }
+        ModelSpec::Package {
+            block_size,
+            block_amount,
+            free_units,
+        } => {
+            let size = p.decimal(format!("{at}.block_size"), block_size, positive);
+            let amount = amt(p, format!("{at}.block_amount"), block_amount);
+            let free = opt(p, format!("{at}.free_units"), free_units);
+            match (size, amount) {
+                (Some(size), Some(amount)) => Some((
+                    ModelSpec::Package {
+                        block_size: text(size),
+                        block_amount: text(amount),
+                        free_units: free.filter(|f| !f.is_zero()).map(text),
+                    },
+                    PriceModel::Package {
+                        block_size: size,
+                        block_amount: amount,
+                        free_units: free.unwrap_or(Decimal::ZERO),
+                    },
+                )),
+                _ => None,
+            }
+        }
+        ModelSpec::Percentage {
+            rate,
+            fixed_fee,
+            free_events,
+            free_amount,
+            min_per_event,
+            max_per_event,
+        } => {
+            let r = p.decimal(format!("{at}.rate"), rate, percent);
+            let fee = opt(p, format!("{at}.fixed_fee"), fixed_fee);
+            let free = opt(p, format!("{at}.free_amount"), free_amount);
+            let min = opt(p, format!("{at}.min_per_event"), min_per_event);
+            let max = opt(p, format!("{at}.max_per_event"), max_per_event);
+            r.map(|r| {
+                (
+                    ModelSpec::Percentage {
+                        rate: text(r),
+                        fixed_fee: fee.filter(|f| !f.is_zero()).map(text),
+                        free_events: *free_events,
+                        free_amount: free.map(text),
+                        min_per_event: min.map(text),
+                        max_per_event: max.map(text),
+                    },
+                    PriceModel::Percentage {
+                        rate_percent: r,
+                        fixed_fee_per_event: fee.unwrap_or(Decimal::ZERO),
+                        free_events: *free_events,
+                        free_amount: free,
+                        per_event_min: min,
+                        per_event_max: max,
+                    },
+                )
+            })
+        }
+        ModelSpec::GraduatedPercentage { tiers } => {
+            let bounds: Vec<_> = tiers.iter().map(|t| (&t.from, t.to.as_ref())).collect();
+            let ups = check_bounds(p, at, "tiers", &bounds);
+            let mut core = Vec::new();
+            let mut specs = Vec::new();
+            for (k, t) in tiers.iter().enumerate() {
+                let f = format!("{at}.tiers[{k}]");
+                let rate = p.decimal(format!("{f}.rate"), &t.rate, percent);
+                let flat = opt(p, format!("{f}.flat_fee"), &t.flat_fee);
+                if let (Some(ups), Some(rate)) = (&ups, rate) {
+                    core.push(PercentTier {
+                        up_to: ups[k],
+                        rate_percent: rate,
+                        flat_fee: flat.unwrap_or(Decimal::ZERO),
+                    });
+                    specs.push(PercentTierSpec {
+                        from: t
+                            .from
+                            .trim()
+                            .parse::<Decimal>()
+                            .map(text)
+                            .unwrap_or_default(),
+                        to: ups[k].map(text),
+                        rate: text(rate),
+                        flat_fee: flat.filter(|f| !f.is_zero()).map(text),
+                    });
+                }
+            }
+            (p.0.len() == before).then_some((
+                ModelSpec::GraduatedPercentage { tiers: specs },
+                PriceModel::GraduatedPercentage { tiers: core },
+            ))
+        }
+        ModelSpec::Overage {
+            included,
+            unit_amount,
+        } => {
+            let inc = amt(p, format!("{at}.included"), included);
+            let unit = amt(p, format!("{at}.unit_amount"), unit_amount);
+            match (inc, unit) {
+                (Some(inc), Some(unit)) => Some((
+                    ModelSpec::Overage {
+                        included: text(inc),
+                        unit_amount: text(unit),
+                    },
+                    PriceModel::Overage {
+                        included: inc,
+                        unit_amount: unit,
+                    },
+                )),
+                _ => None,
+            }
+        }
+        ModelSpec::StairStep { steps } => {
+            if steps.is_empty() {
+                p.push(format!("{at}.steps"), "must have at least one step");
+            }
+            let mut core = Vec::new();
+            let mut specs = Vec::new();
+            for (k, s) in steps.iter().enumerate() {
+                let f = format!("{at}.steps[{k}]");
+                let to =
+                    s.to.as_ref()
+                        .and_then(|t| p.decimal(format!("{f}.to"), t, non_negative));
+                let amount = amt(p, format!("{f}.amount"), &s.amount);
+                if let Some(amount) = amount {
+                    core.push(Step { up_to: to, amount });
+                    specs.push(StepSpec {
+                        to: to.map(text),
+                        amount: money_text(amount, currency),
+                    });
+                }
+            }
+            (p.0.len() == before).then_some((
+                ModelSpec::StairStep { steps: specs },
+                PriceModel::StairStep { steps: core },
+            ))
+        }
+    };
+    if p.0.len() > before {
+        None
+    } else {
+        out
+    }
+}
+
+/// Bundles may not contain themselves, directly or through other bundles.
+fn check_bundle_cycles(p: &mut Problems, products: &[ProductSpec]) {
+    let index: HashMap<&str, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, pr)| (pr.code.as_str(), i))
+        .collect();
+    for (i, start) in products.iter().enumerate() {
+        for (first, c) in start.components.iter().enumerate() {
+            let Some(&next) = index.get(c.product.as_str()) else {
+                continue;
+            };
+            // Depth-first from this component, keeping the path for the message.
+            let mut stack: Vec<(usize, Vec<&str>)> = vec![(
+                next,
+                vec![start.code.as_str(), products[next].code.as_str()],
+            )];
+            let mut visited = HashSet::new();
+            while let Some((at, path)) = stack.pop() {
+                if at == i {
+                    p.push(
+                        format!("products[{i}].components[{first}].product"),
+                        format!("bundle cycle {}", path.join(" → ")),
+                    );
+                    return;
+                }
+                if !visited.insert(at) {
+                    continue;
+                }
+                for c in &products[at].components {
+                    if let Some(&n) = index.get(c.product.as_str()) {
+                        let mut longer = path.clone();
+                        longer.push(products[n].code.as_str());
+                        stack.push((n, longer));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The product catalog: one master for quoting, ordering, billing and the portal.
+
+pub mod check;
+pub mod format;
+mod products;
+pub mod spec;
+
+pub use products::{ImportCounts, ImportReport};
