@@ -4,5 +4,6 @@
 
 pub mod billing;
 pub mod calendar;
+pub mod catalog;
 pub mod money;
 pub mod rating;

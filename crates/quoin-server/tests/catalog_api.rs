@@ -1,0 +1,349 @@
+//! Catalog as code through the API on both stores: round trip, atomic rejection of invalid
+//! documents with every problem named by path, dry runs, and price versions that leave
+//! existing subscriptions on the version they were sold on.
+
+mod common;
+
+use common::TestApi;
+use quoin_app::catalog::format::{parse, Format};
+use quoin_app::Mode;
+use quoin_store::testing::TestStore;
+use serde_json::{json, Value};
+
+on_both_stores!(
+    export_import_export_is_identical,
+    invalid_catalogs_are_rejected_whole_with_paths,
+    dry_run_writes_nothing,
+    changed_price_is_a_new_version_and_subscriptions_keep_theirs,
+);
+
+const BROADBAND: &str = include_str!("../../../examples/catalogs/broadband.yaml");
+const SAAS: &str = include_str!("../../../examples/catalogs/saas.yaml");
+
+fn doc(yaml: &str) -> Value {
+    serde_json::to_value(parse(yaml, Format::Yaml).unwrap()).unwrap()
+}
+
+async fn export_import_export_is_identical(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    for catalog in [BROADBAND, SAAS] {
+        let report = api.post_ok("/v1/catalog/import", doc(catalog), 200).await;
+        assert_eq!(report["dry_run"], json!(false));
+    }
+    let first = api.get("/v1/catalog/export").await.body;
+    assert_eq!(first["products"].as_array().unwrap().len(), 8 + 4);
+    assert_eq!(first["metrics"].as_array().unwrap().len(), 2 + 3);
+
+    // Into an empty tenant, then out again: identical.
+    let other = api.other_tenant().await;
+    let r = api
+        .call(
+            "POST",
+            "/v1/catalog/import",
+            Some(&other),
+            Some(first.clone()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(
+        r.body["products"],
+        json!({"created": 12, "updated": 0, "unchanged": 0})
+    );
+    assert_eq!(
+        r.body["prices"],
+        json!({"created": 17, "updated": 0, "unchanged": 0})
+    );
+    let second = api
+        .call("GET", "/v1/catalog/export", Some(&other), None)
+        .await
+        .body;
+    assert_eq!(second, first);
+    // Re-importing the same document changes nothing.
+    let again = api.post_ok("/v1/catalog/import", first.clone(), 200).await;
+    assert_eq!(
+        again["products"],
+        json!({"created": 0, "updated": 0, "unchanged": 12})
+    );
+    assert_eq!(again["prices"]["unchanged"], json!(17));
+
+    // The normalized form: defaults filled in, price codes and decimals canonical.
+    let products = first["products"].as_array().unwrap();
+    let fiber = products.iter().find(|p| p["code"] == "fiber-100").unwrap();
+    assert_eq!(fiber["status"], json!("active"));
+    assert_eq!(
+        fiber["actions"],
+        json!(["new", "change", "move", "renew", "cancel"])
+    );
+    assert_eq!(
+        fiber["prices"][0]["model"],
+        json!({"type": "per_unit", "unit_amount": "49.95"})
+    );
+    assert_eq!(fiber["prices"][0]["timing"], json!("in_advance"));
+    let sip = products.iter().find(|p| p["code"] == "sip-trunk").unwrap();
+    assert_eq!(
+        sip["prices"][1]["model"]["tiers"][1],
+        json!({"from": "1000", "to": "10000", "unit_amount": "0.012"})
+    );
+    assert_eq!(sip["prices"][1]["minimum"], json!("10.00"));
+    assert_eq!(sip["prices"][1]["timing"], json!("in_arrears"));
+
+    // The reference lists are readable on their own.
+    let books = api.get("/v1/price-books").await.body;
+    assert_eq!(books.as_array().unwrap().len(), 4);
+    let terms = api.get("/v1/terms").await.body;
+    assert_eq!(terms[0]["code"], json!("12m-business"));
+    assert_eq!(
+        api.get("/v1/categories")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        api.get("/v1/metrics").await.body.as_array().unwrap().len(),
+        5
+    );
+    api.cleanup().await;
+}
+
+/// (mutation of the broadband document, expected path, expected message fragment)
+fn broken(f: impl Fn(&mut Value)) -> Value {
+    let mut d = doc(BROADBAND);
+    f(&mut d);
+    d
+}
+
+fn product<'a>(d: &'a mut Value, code: &str) -> &'a mut Value {
+    d["products"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["code"] == code)
+        .unwrap()
+}
+
+async fn invalid_catalogs_are_rejected_whole_with_paths(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let before = api.counts().await;
+    let sip_tiers =
+        |d: &mut Value| -> Value { product(d, "sip-trunk")["prices"][1]["model"]["tiers"].clone() };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            broken(|d| {
+                product(d, "sip-trunk")["prices"][1]["model"]["tiers"][1]["from"] = json!("900")
+            }),
+            "products[6].prices[1].model.tiers[1].from",
+            "overlaps the previous tier, which ends at 1000",
+        ),
+        (
+            broken(|d| {
+                product(d, "sip-trunk")["prices"][1]["model"]["tiers"][2]["from"] = json!("12000")
+            }),
+            "products[6].prices[1].model.tiers[2].from",
+            "leaves a gap after the previous tier, which ends at 10000",
+        ),
+        (
+            broken(|d| {
+                let mut t = sip_tiers(d);
+                t[1]["to"] = json!("500");
+                t[1]["from"] = json!("1000");
+                product(d, "sip-trunk")["prices"][1]["model"]["tiers"] = t;
+            }),
+            "products[6].prices[1].model.tiers[1].to",
+            "must be greater than from",
+        ),
+        (
+            broken(|d| product(d, "fiber-100")["prices"][0]["amount"] = json!("-49.95")),
+            "products[0].prices[0].amount",
+            "must not be negative",
+        ),
+        (
+            broken(|d| product(d, "sip-trunk")["prices"][1]["metric"] = json!("sms_count")),
+            "products[6].prices[1].metric",
+            "unknown metric `sms_count`",
+        ),
+        (
+            broken(|d| product(d, "static-ip")["add_ons"] = json!([{"product": "static-ip"}])),
+            "products[3].add_ons[0].product",
+            "a product cannot be an add-on of itself",
+        ),
+        (
+            broken(|d| {
+                product(d, "fiber-100")["kind"] = json!("bundle");
+                product(d, "fiber-100")["components"] =
+                    json!([{"product": "home-bundle", "quantity": "1"}]);
+            }),
+            "products[0].components[0].product",
+            "bundle cycle fiber-100 → home-bundle → fiber-100",
+        ),
+        (
+            broken(|d| product(d, "fiber-100")["prices"][0]["currency"] = json!("EUR")),
+            "products[0].prices[0].currency",
+            "currency mismatch",
+        ),
+        (
+            broken(|d| {
+                product(d, "fiber-100")["work_orders"][0]["tasks"][0]["depends_on"] =
+                    json!(["activate"]);
+            }),
+            "products[0].work_orders[0].tasks[0].depends_on",
+            "cycle",
+        ),
+    ];
+    for (document, path, message) in cases {
+        let r = api.post("/v1/catalog/import", document).await;
+        assert_eq!(r.status.as_u16(), 422, "{path}: {}", r.body);
+        assert_eq!(r.body["code"], json!("invalid_catalog"));
+        let details = r.body["details"].as_array().unwrap();
+        assert!(
+            details
+                .iter()
+                .any(|d| d["field"] == path && d["message"].as_str().unwrap().contains(message)),
+            "expected `{path}: …{message}…` in {details:?}"
+        );
+        assert_eq!(
+            api.counts().await,
+            before,
+            "{path}: the rejected document wrote something"
+        );
+    }
+    // Several problems are all reported at once.
+    let many = broken(|d| {
+        product(d, "fiber-100")["prices"][0]["amount"] = json!("-1");
+        product(d, "fiber-1000")["prices"][0]["period"] = json!("fortnight");
+    });
+    let r = api.post("/v1/catalog/import", many).await;
+    assert_eq!(r.body["details"].as_array().unwrap().len(), 2);
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("2 problems; first: "));
+    // A document that does not parse names the place too.
+    let r = api
+        .post(
+            "/v1/catalog/import",
+            json!({"products": [{"code": "x", "name": "X", "colour": "red"}]}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (400, Some("products[0].colour"))
+    );
+    assert_eq!(api.counts().await, before);
+    api.cleanup().await;
+}
+
+async fn dry_run_writes_nothing(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let before = api.counts().await;
+    let r = api
+        .post_ok("/v1/catalog/import?dry_run=true", doc(BROADBAND), 200)
+        .await;
+    assert_eq!(r["dry_run"], json!(true));
+    assert_eq!(r["products"]["created"], json!(8));
+    assert_eq!(api.counts().await, before);
+    assert_eq!(api.get("/v1/catalog/export").await.body, json!({}));
+    api.cleanup().await;
+}
+
+async fn changed_price_is_a_new_version_and_subscriptions_keep_theirs(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok("/v1/catalog/import", doc(BROADBAND), 200).await;
+    let products = api.get("/v1/products?limit=200").await.body;
+    let fiber = products["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "fiber-100")
+        .unwrap()
+        .clone();
+    let v1 = fiber["prices"][0].clone();
+    assert_eq!(
+        (v1["version"].as_i64(), v1["amount"].as_str()),
+        (Some(1), Some("49.95"))
+    );
+    let acc = api
+        .post_ok("/v1/accounts", json!({"kind": "person", "name": "Early", "billing": {"currency": "USD", "bill_cycle_day": 1}}), 201)
+        .await;
+    let sub = api
+        .post_ok(
+            "/v1/subscriptions",
+            json!({"account_id": acc["id"], "price_id": v1["id"], "start_date": "2025-01-01"}),
+            201,
+        )
+        .await;
+
+    // A price rise: the import creates version 2; the product now shows it.
+    let mut d = doc(BROADBAND);
+    product(&mut d, "fiber-100")["prices"][0]["amount"] = json!("54.95");
+    product(&mut d, "fiber-100")["prices"][0]["effective_from"] = json!("2025-03-01");
+    let r = api.post_ok("/v1/catalog/import", d, 200).await;
+    assert_eq!(
+        r["prices"],
+        json!({"created": 0, "updated": 1, "unchanged": 8})
+    );
+    let fiber = api
+        .get(&format!("/v1/products/{}", fiber["id"].as_str().unwrap()))
+        .await
+        .body;
+    let v2 = &fiber["prices"][0];
+    assert_eq!(
+        (v2["version"].as_i64(), v2["amount"].as_str()),
+        (Some(2), Some("54.95"))
+    );
+    assert_eq!(v2["effective_from"], json!("2025-03-01"));
+    assert_ne!(v2["id"], v1["id"]);
+
+    // The existing subscription is still billed at 49.95 (grandfathered).
+    assert_eq!(
+        api.get(&format!(
+            "/v1/subscriptions/{}",
+            sub["id"].as_str().unwrap()
+        ))
+        .await
+        .body["price_id"],
+        v1["id"]
+    );
+    let bill = api
+        .post_ok(
+            &format!("/v1/accounts/{}/bill", acc["id"].as_str().unwrap()),
+            json!({"as_of": "2025-03-01"}),
+            200,
+        )
+        .await;
+    let totals: Vec<&str> = bill["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["total"].as_str().unwrap())
+        .collect();
+    assert_eq!(totals, ["49.95", "49.95", "49.95"]);
+
+    // Prices that are not yet billable are refused for subscriptions, with the reason.
+    let sip = api.get("/v1/products?limit=200").await.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "sip-trunk")
+        .unwrap()
+        .clone();
+    let usage = sip["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"] == "usage")
+        .unwrap();
+    let r = api
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": acc["id"], "price_id": usage["id"], "start_date": "2025-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (422, Some("price_not_billable"))
+    );
+    api.cleanup().await;
+}
