@@ -58,7 +58,15 @@ pub fn router(app: App) -> Router {
         )
         .route("/v1/accounts/{id}/bill", post(billing::bill_account))
         .route("/v1/products", post(catalog::create).get(catalog::list))
-        .route("/v1/products/{id}", get(catalog::get))
+        .route(
+            "/v1/products/{id}",
+            get(catalog::get)
+                .patch(catalog::update)
+                .delete(catalog::delete),
+        )
+        .route("/v1/products/{id}/prices", post(catalog::add_price))
+        .route("/v1/prices", get(catalog::list_prices))
+        .route("/v1/prices/{id}", get(catalog::get_price))
         .route("/v1/catalog/import", post(catalog::import))
         .route("/v1/catalog/export", get(catalog::export))
         .route("/v1/metrics", get(catalog::metrics))

@@ -15,6 +15,7 @@ on_both_stores!(
     invalid_catalogs_are_rejected_whole_with_paths,
     dry_run_writes_nothing,
     changed_price_is_a_new_version_and_subscriptions_keep_theirs,
+    product_lifecycle_prices_and_deletion,
 );
 
 const BROADBAND: &str = include_str!("../../../examples/catalogs/broadband.yaml");
@@ -344,6 +345,154 @@ async fn changed_price_is_a_new_version_and_subscriptions_keep_theirs(db: TestSt
     assert_eq!(
         (r.status.as_u16(), r.body["code"].as_str()),
         (422, Some("price_not_billable"))
+    );
+    api.cleanup().await;
+}
+
+async fn product_lifecycle_prices_and_deletion(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok("/v1/catalog/import", doc(BROADBAND), 200).await;
+    let draft = api
+        .post_ok(
+            "/v1/products",
+            json!({"code": "fiber-10g", "name": "Fiber 10G", "status": "draft",
+                   "prices": [{"currency": "USD", "period": "month", "amount": "299"}]}),
+            201,
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/products/{id}");
+    let patch = |b: Value| api.call("PATCH", &path, Some(&api.key), Some(b));
+    let acc = api
+        .post_ok("/v1/accounts", json!({"kind": "business", "name": "Lab", "billing": {"currency": "USD", "bill_cycle_day": 1}}), 201)
+        .await;
+    let sub = json!({"account_id": acc["id"], "price_id": draft["prices"][0]["id"], "start_date": "2025-01-01"});
+    // A draft cannot be sold.
+    let r = api.post("/v1/subscriptions", sub.clone()).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (422, Some("product_not_sellable"))
+    );
+
+    let r = patch(json!({"status": "active", "description": "Ten gigabit"})).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["description"].as_str()),
+        (Some("active"), Some("Ten gigabit"))
+    );
+    api.post_ok("/v1/subscriptions", sub.clone(), 201).await;
+
+    // A second price code, then a new version of the first.
+    let p2 = api
+        .post_ok(&format!("{path}/prices"), json!({"code": "fiber-10g-setup", "type": "one_time", "currency": "USD", "model": {"type": "flat", "amount": "500"}}), 201)
+        .await;
+    assert_eq!(
+        (p2["version"].as_i64(), p2["type"].as_str()),
+        (Some(1), Some("one_time"))
+    );
+    let code = draft["prices"][0]["code"].as_str().unwrap();
+    assert_eq!(code, "fiber-10g-usd-month");
+    let v2 = api
+        .post_ok(
+            &format!("{path}/prices"),
+            json!({"code": code, "currency": "USD", "period": "month", "amount": "279"}),
+            201,
+        )
+        .await;
+    assert_eq!(
+        (v2["version"].as_i64(), v2["amount"].as_str()),
+        (Some(2), Some("279.00"))
+    );
+    let bad = api
+        .post(
+            &format!("{path}/prices"),
+            json!({"currency": "USD", "period": "month", "amount": "-1"}),
+        )
+        .await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.body["field"].as_str()),
+        (422, Some("amount"))
+    );
+    assert_eq!(
+        api.get(&format!("/v1/prices/{}", v2["id"].as_str().unwrap()))
+            .await
+            .body["amount"],
+        json!("279.00")
+    );
+    // v1 is still readable (subscriptions point at it).
+    let v1 = api
+        .get(&format!(
+            "/v1/prices/{}",
+            draft["prices"][0]["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    assert_eq!(
+        (v1["version"].as_i64(), v1["amount"].as_str()),
+        (Some(1), Some("299.00"))
+    );
+    let all = api.get("/v1/prices").await.body;
+    assert_eq!(all.as_array().unwrap().len(), 9 + 2);
+
+    // In use: no delete; retire instead; nothing leaves retired.
+    let r = api.call("DELETE", &path, Some(&api.key), None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (409, Some("product_in_use"))
+    );
+    assert_eq!(
+        patch(json!({"status": "retired"})).await.body["status"],
+        json!("retired")
+    );
+    let r = patch(json!({"status": "active"})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    let r = api.post("/v1/subscriptions", sub).await;
+    assert_eq!(r.body["code"], json!("product_not_sellable"));
+
+    // An add-on others refer to cannot be deleted; an unused product can.
+    let products = api.get("/v1/products?limit=200").await.body;
+    let find = |code: &str| {
+        products["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == code)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = api
+        .call(
+            "DELETE",
+            &format!("/v1/products/{}", find("static-ip")),
+            Some(&api.key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (409, Some("product_in_use"))
+    );
+    let install = format!("/v1/products/{}", find("installation"));
+    assert_eq!(
+        api.call("DELETE", &install, Some(&api.key), None)
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    assert_eq!(api.get(&install).await.status.as_u16(), 404);
+    let other = api.other_tenant().await;
+    assert_eq!(
+        api.call("PATCH", &path, Some(&other), Some(json!({"name": "x"})))
+            .await
+            .status
+            .as_u16(),
+        404
     );
     api.cleanup().await;
 }

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
+use quoin_core::catalog::Lifecycle;
 use quoin_store::new_id;
 use quoin_store::repo::DefinitionTable;
 use quoin_store::rows::{CategoryRow, DefinitionRow, PriceBookRow, PriceRow, ProductRow};
 use quoin_store::Tx;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::check::{check, Checked, FieldError, Known};
@@ -39,6 +40,28 @@ pub(crate) fn invalid_catalog(errors: Vec<FieldError>) -> AppError {
     AppError::InvalidMany {
         code: "invalid_catalog",
         errors: errors.into_iter().map(|e| (e.field, e.message)).collect(),
+    }
+}
+
+/// Errors about the one product of a document, with paths relative to the product.
+fn single_product(e: AppError) -> AppError {
+    match e {
+        AppError::InvalidMany { errors, .. } => AppError::InvalidMany {
+            code: "invalid_field",
+            errors: errors
+                .into_iter()
+                .map(|(f, m)| (f.strip_prefix("products[0].").unwrap_or(&f).to_string(), m))
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+fn lifecycle(code: LifecycleCode) -> Lifecycle {
+    match code {
+        LifecycleCode::Draft => Lifecycle::Draft,
+        LifecycleCode::Active => Lifecycle::Active,
+        LifecycleCode::Retired => Lifecycle::Retired,
     }
 }
 
@@ -249,6 +272,21 @@ impl Writer<'_> {
                 row
             }
             Some(mut row) => {
+                let from =
+                    LifecycleCode::deserialize(serde_json::Value::String(row.status.clone()))
+                        .map_err(internal)?;
+                let to = spec.status.unwrap_or(LifecycleCode::Active);
+                if from != to && !lifecycle(from).can_become(lifecycle(to)) {
+                    return Err(AppError::Conflict {
+                        code: "invalid_transition",
+                        message: format!(
+                            "product `{}` is {} and cannot become {}",
+                            spec.code,
+                            row.status,
+                            code_of(&to)
+                        ),
+                    });
+                }
                 if row.name == spec.name
                     && row.status == status
                     && row.kind == kind
@@ -529,19 +567,10 @@ impl App {
             products: vec![input],
             ..Default::default()
         };
-        let checked = match self.checked(&mut tx, tenant, &doc).await {
-            // A single product's paths read better without the `products[0].` prefix.
-            Err(AppError::InvalidMany { errors, .. }) => {
-                return Err(AppError::InvalidMany {
-                    code: "invalid_field",
-                    errors: errors
-                        .into_iter()
-                        .map(|(f, m)| (f.strip_prefix("products[0].").unwrap_or(&f).to_string(), m))
-                        .collect(),
-                })
-            }
-            other => other?,
-        };
+        let checked = self
+            .checked(&mut tx, tenant, &doc)
+            .await
+            .map_err(single_product)?;
         let spec = &checked.document.products[0];
         if tx.get_product_by_code(tenant, &spec.code).await?.is_some() {
             return Err(AppError::Conflict {
@@ -601,6 +630,249 @@ impl App {
             data,
             next_cursor: rows.next_cursor,
         })
+    }
+
+    /// Renames, re-describes, re-categorises or moves a product along its lifecycle.
+    pub async fn update_product(
+        &self,
+        p: &Principal,
+        id: &str,
+        patch: ProductPatch,
+    ) -> AppResult<Product> {
+        p.require(Action::WriteCatalog)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let row = tx
+            .get_product(tenant, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("product", id))?;
+        let mut spec = product_spec_of(&row)?;
+        spec.prices = latest_versions(tx.list_prices(tenant, id).await?)
+            .iter()
+            .map(|r| serde_json::from_str(&r.definition).map_err(internal))
+            .collect::<AppResult<_>>()?;
+        let current = spec.status.unwrap_or(LifecycleCode::Active);
+        if let Some(to) = patch.status {
+            let from = lifecycle(current);
+            if to != current && !from.can_become(lifecycle(to)) {
+                return Err(AppError::Conflict {
+                    code: "invalid_transition",
+                    message: format!(
+                        "a {} product cannot become {}",
+                        code_of(&current),
+                        code_of(&to)
+                    ),
+                });
+            }
+            spec.status = Some(to);
+        }
+        if let Some(name) = patch.name {
+            spec.name = name;
+        }
+        if let Some(d) = patch.description {
+            spec.description = Some(d).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(c) = patch.category {
+            spec.category = Some(c).filter(|c| !c.trim().is_empty());
+        }
+        let doc = CatalogDocument {
+            products: vec![spec],
+            ..Default::default()
+        };
+        let checked = self
+            .checked(&mut tx, tenant, &doc)
+            .await
+            .map_err(single_product)?;
+        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        let mut report = ImportReport::default();
+        let row = Writer {
+            tx: &mut tx,
+            tenant,
+            now,
+        }
+        .product(&checked.document.products[0], &mut report)
+        .await?;
+        let view = product_view(&mut tx, &row).await?;
+        emit(
+            &mut tx,
+            tenant,
+            "product.updated",
+            "product",
+            id,
+            &view,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Deletes a product that no subscription uses (retire it otherwise).
+    pub async fn delete_product(&self, p: &Principal, id: &str) -> AppResult<()> {
+        p.require(Action::WriteCatalog)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let row = tx
+            .get_product(tenant, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("product", id))?;
+        let used = tx.product_subscription_count(tenant, id).await?;
+        if used > 0 {
+            return Err(AppError::Conflict {
+                code: "product_in_use",
+                message: format!(
+                    "product `{}` has {used} subscription(s); retire it instead",
+                    row.code
+                ),
+            });
+        }
+        let dependents: Vec<String> = tx
+            .all_products(tenant)
+            .await?
+            .iter()
+            .filter(|other| other.id != row.id)
+            .filter_map(|other| product_spec_of(other).ok())
+            .filter(|s| {
+                s.add_ons.iter().any(|a| a.product == row.code)
+                    || s.components.iter().any(|c| c.product == row.code)
+            })
+            .map(|s| s.code)
+            .collect();
+        if !dependents.is_empty() {
+            return Err(AppError::Conflict {
+                code: "product_in_use",
+                message: format!(
+                    "product `{}` is an add-on or component of {}",
+                    row.code,
+                    dependents.join(", ")
+                ),
+            });
+        }
+        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        tx.delete_product(tenant, id).await?;
+        emit(
+            &mut tx,
+            tenant,
+            "product.deleted",
+            "product",
+            id,
+            &serde_json::json!({"id": id, "code": row.code}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a price to a product: a new code is version 1, an existing code gets a new
+    /// version (existing subscriptions keep theirs).
+    pub async fn add_price(
+        &self,
+        p: &Principal,
+        product_id: &str,
+        price: PriceSpec,
+    ) -> AppResult<Price> {
+        p.require(Action::WriteCatalog)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let row = tx
+            .get_product(tenant, product_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("product", product_id))?;
+        let mut spec = product_spec_of(&row)?;
+        let mut prices: Vec<PriceSpec> = latest_versions(tx.list_prices(tenant, product_id).await?)
+            .iter()
+            .map(|r| serde_json::from_str(&r.definition).map_err(internal))
+            .collect::<AppResult<_>>()?;
+        let index = match prices
+            .iter()
+            .position(|x| x.code.is_some() && x.code == price.code)
+        {
+            Some(i) => {
+                prices[i] = price;
+                i
+            }
+            None => {
+                prices.push(price);
+                prices.len() - 1
+            }
+        };
+        spec.prices = prices;
+        let doc = CatalogDocument {
+            products: vec![spec],
+            ..Default::default()
+        };
+        let checked =
+            self.checked(&mut tx, tenant, &doc)
+                .await
+                .map_err(|e| match single_product(e) {
+                    AppError::InvalidMany { code, errors } => AppError::InvalidMany {
+                        code,
+                        errors: errors
+                            .into_iter()
+                            .map(|(f, m)| (f.replacen(&format!("prices[{index}]."), "", 1), m))
+                            .collect(),
+                    },
+                    other => other,
+                })?;
+        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        let mut report = ImportReport::default();
+        Writer {
+            tx: &mut tx,
+            tenant,
+            now,
+        }
+        .product(&checked.document.products[0], &mut report)
+        .await?;
+        let code = checked.document.products[0].prices[index]
+            .code
+            .clone()
+            .unwrap_or_default();
+        let created = latest_versions(tx.list_prices(tenant, product_id).await?)
+            .into_iter()
+            .find(|r| r.code == code)
+            .ok_or_else(|| internal("price just written is missing"))?;
+        let view = price_view(&created)?;
+        emit(
+            &mut tx,
+            tenant,
+            "price.created",
+            "price",
+            &created.id,
+            &view,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// One price version by id.
+    pub async fn get_price(&self, p: &Principal, id: &str) -> AppResult<Price> {
+        p.require(Action::Read)?;
+        let mut tx = self.store.read().await?;
+        let row = tx
+            .get_price(&p.tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("price", id))?;
+        tx.commit().await?;
+        price_view(&row)
+    }
+
+    /// The latest version of every price of the tenant.
+    pub async fn list_prices(&self, p: &Principal) -> AppResult<Vec<Price>> {
+        p.require(Action::Read)?;
+        let mut tx = self.store.read().await?;
+        let rows = tx.all_prices(&p.tenant_id).await?;
+        tx.commit().await?;
+        let mut latest: Vec<PriceRow> = Vec::new();
+        for r in rows {
+            match latest.last_mut() {
+                Some(last) if last.product_id == r.product_id && last.code == r.code => *last = r,
+                _ => latest.push(r),
+            }
+        }
+        latest.iter().map(price_view).collect()
     }
 
     pub async fn list_metrics(&self, p: &Principal) -> AppResult<Vec<MetricSpec>> {

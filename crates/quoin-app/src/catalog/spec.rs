@@ -353,3 +353,19 @@ pub struct ProductSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prices: Vec<PriceSpec>,
 }
+
+/// A partial update of a product's descriptive fields and lifecycle. Structure (add-ons,
+/// components, work orders) and prices change through the catalog document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// draft → active → retired; nothing leaves retired.
+    #[serde(default)]
+    pub status: Option<LifecycleCode>,
+    #[serde(default)]
+    pub category: Option<String>,
+}

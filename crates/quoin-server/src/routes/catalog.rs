@@ -4,6 +4,7 @@ use axum::Json;
 use quoin_app::catalog::spec::{
     CatalogDocument, CategorySpec, MetricSpec, PriceBookSpec, ProductSpec, TermSpec,
 };
+use quoin_app::catalog::spec::{PriceSpec, ProductPatch};
 use quoin_app::catalog::ImportReport;
 use quoin_app::model::*;
 use serde::Deserialize;
@@ -110,4 +111,59 @@ pub async fn categories(
     Caller(p): Caller,
 ) -> ApiResult<Json<Vec<CategorySpec>>> {
     Ok(Json(s.app.list_categories(&p).await?))
+}
+
+#[utoipa::path(operation_id = "updateProduct", patch, path = "/v1/products/{id}", tag = "catalog", params(("id" = String, Path)), request_body = ProductPatch,
+    responses((status = 200, body = Product), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ProductPatch>,
+) -> ApiResult<Json<Product>> {
+    Ok(Json(s.app.update_product(&p, &id, body).await?))
+}
+
+#[utoipa::path(operation_id = "deleteProduct", delete, path = "/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_product(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(operation_id = "addPrice", post, path = "/v1/products/{id}/prices", tag = "catalog", params(("id" = String, Path)), request_body = PriceSpec,
+    responses((status = 201, body = Price, description = "A new price, or a new version of the price with the same code"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_price(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PriceSpec>,
+) -> ApiResult<(StatusCode, Json<Price>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.add_price(&p, &id, body).await?),
+    ))
+}
+
+#[utoipa::path(operation_id = "listPrices", get, path = "/v1/prices", tag = "catalog",
+    responses((status = 200, body = Vec<Price>, description = "The latest version of every price")))]
+pub async fn list_prices(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<Price>>> {
+    Ok(Json(s.app.list_prices(&p).await?))
+}
+
+#[utoipa::path(operation_id = "getPrice", get, path = "/v1/prices/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = Price), (status = 404, body = ErrorBody)))]
+pub async fn get_price(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Price>> {
+    Ok(Json(s.app.get_price(&p, &id).await?))
 }

@@ -155,6 +155,44 @@ impl Tx {
         Ok(())
     }
 
+    /// Every price version of a tenant, grouped by product and code (oldest version first).
+    pub async fn all_prices(&mut self, tenant: &str) -> Result<Vec<PriceRow>> {
+        let sql =
+            "SELECT * FROM prices WHERE tenant_id = $1 ORDER BY product_id, code, version, id";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// How many subscriptions use the product (any price version).
+    pub async fn product_subscription_count(&mut self, tenant: &str, product: &str) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1 AND product_id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(product)
+            .fetch_one(&mut *c)
+            .await?))
+    }
+
+    /// Deletes a product and all its price versions; false when there was no such product.
+    pub async fn delete_product(&mut self, tenant: &str, id: &str) -> Result<bool> {
+        on_tx!(self, |c| sqlx::query("DELETE FROM prices WHERE tenant_id = $1 AND product_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;);
+        let n = on_tx!(self, |c| sqlx::query(
+            "DELETE FROM products WHERE tenant_id = $1 AND id = $2"
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
     pub async fn upsert_category(&mut self, row: &CategoryRow) -> Result<()> {
         let sql = "INSERT INTO categories (id, tenant_id, code, name, parent_code, updated_at_us) \
                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO UPDATE \
