@@ -7,6 +7,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use quoin_core::billing::ChargeTiming;
 use quoin_core::calendar::BillingPeriod;
+use quoin_core::catalog::{
+    validate_phases, validate_structure, AddOnRule, Adjustment, CatalogErrors, Component,
+    EndOfTerm, EtlPolicy, MacdAction, Phase, PhaseDuration, PhaseKind, ProductKind, ProductNode,
+    TaskTemplate, TermTemplate, WorkOrderTemplate,
+};
 use quoin_core::money::Currency;
 use quoin_core::rating::{PathSegment, PercentTier, Price, PriceModel, Step, Tier};
 use rust_decimal::Decimal;
@@ -113,6 +118,30 @@ fn positive(d: Decimal) -> Option<&'static str> {
 
 fn percent(d: Decimal) -> Option<&'static str> {
     (d < Decimal::ZERO || d > Decimal::ONE_HUNDRED).then_some("must be between 0 and 100")
+}
+
+impl Problems {
+    /// Adds core catalog errors under `prefix`, spelling fields as the document does.
+    fn merge(&mut self, prefix: &str, errors: &CatalogErrors) {
+        for e in errors.iter() {
+            let mut path = prefix.to_string();
+            for seg in e.path.segments() {
+                match seg {
+                    PathSegment::Field(name) if path.is_empty() => path.push_str(name),
+                    PathSegment::Field(name) => path.push_str(&format!(".{name}")),
+                    PathSegment::Index(i) => path.push_str(&format!("[{i}]")),
+                }
+            }
+            // Add-on rules and components name their product `product` in the document.
+            if (path.contains(".add_ons[") || path.contains(".components["))
+                && path.ends_with(".code")
+            {
+                path.truncate(path.len() - ".code".len());
+                path.push_str(".product");
+            }
+            self.push(path, e.problem.to_string());
+        }
+    }
 }
 
 /// Field names of the core rating types, as the document spells them.
@@ -243,63 +272,63 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
             p.push(at("code"), format!("duplicate term code `{code}`"));
         }
         terms.insert(code.clone());
-        if !(1..=120).contains(&t.length_months) {
-            p.push(
-                at("length_months"),
-                format!("must be between 1 and 120, got {}", t.length_months),
-            );
-        }
         let etl = match &t.etl {
             EtlSpec::PercentOfRemaining { percent: pc } => EtlSpec::PercentOfRemaining {
                 percent: p
-                    .decimal(at("etl.percent"), pc, percent)
+                    .decimal(at("etl.percent"), pc, |_| None)
                     .map(text)
                     .unwrap_or_default(),
             },
             EtlSpec::Fixed { amount } => EtlSpec::Fixed {
                 amount: p
-                    .decimal(at("etl.amount"), amount, non_negative)
+                    .decimal(at("etl.amount"), amount, |_| None)
                     .map(text)
                     .unwrap_or_default(),
             },
-            EtlSpec::Reducing { schedule } => {
-                if schedule.is_empty() {
-                    p.push(at("etl.schedule"), "must have at least one step");
-                }
-                let mut prev = 0;
-                let mut steps = Vec::new();
-                for (j, s) in schedule.iter().enumerate() {
-                    let f = format!("terms[{i}].etl.schedule[{j}]");
-                    if j == 0 && s.from_month != 1 {
-                        p.push(
-                            format!("{f}.from_month"),
-                            "the first step must start at month 1",
-                        );
-                    } else if j > 0 && s.from_month <= prev {
-                        p.push(
-                            format!("{f}.from_month"),
-                            format!("must be greater than the previous step's {prev}"),
-                        );
-                    }
-                    if s.from_month > t.length_months {
-                        p.push(
-                            format!("{f}.from_month"),
-                            format!("is after the term's {} months", t.length_months),
-                        );
-                    }
-                    prev = s.from_month;
-                    steps.push(EtlStepSpec {
+            EtlSpec::Reducing { schedule } => EtlSpec::Reducing {
+                schedule: schedule
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| EtlStepSpec {
                         from_month: s.from_month,
                         fee: p
-                            .decimal(format!("{f}.fee"), &s.fee, non_negative)
+                            .decimal(format!("terms[{i}].etl.schedule[{j}].fee"), &s.fee, |_| {
+                                None
+                            })
                             .map(text)
                             .unwrap_or_default(),
-                    });
-                }
-                EtlSpec::Reducing { schedule: steps }
-            }
+                    })
+                    .collect(),
+            },
             other => other.clone(),
         };
+        let template = TermTemplate {
+            length_months: t.length_months,
+            end_of_term: match t.end_of_term {
+                EndOfTermCode::RenewSameTerm => EndOfTerm::RenewSameTerm,
+                EndOfTermCode::RollMonthToMonth => EndOfTerm::RollMonthToMonth,
+                EndOfTermCode::Cancel => EndOfTerm::Cancel,
+            },
+            etl: match &etl {
+                EtlSpec::None => EtlPolicy::None,
+                EtlSpec::RemainingMonths => EtlPolicy::RemainingMonths,
+                EtlSpec::PercentOfRemaining { percent } => EtlPolicy::PercentOfRemaining {
+                    percent: percent.parse().unwrap_or_default(),
+                },
+                EtlSpec::Fixed { amount } => EtlPolicy::Fixed {
+                    amount: amount.parse().unwrap_or_default(),
+                },
+                EtlSpec::Reducing { schedule } => EtlPolicy::Reducing {
+                    schedule: schedule
+                        .iter()
+                        .map(|s| (s.from_month, s.fee.parse().unwrap_or_default()))
+                        .collect(),
+                },
+            },
+        };
+        if let Err(errors) = template.validate() {
+            p.merge(&format!("terms[{i}]"), &errors);
+        }
         out.terms.push(TermSpec {
             name: p.name(at("name"), &t.name),
             code,
@@ -331,19 +360,11 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
         });
     }
 
-    let mut kinds: HashMap<String, ProductKindCode> = known.products.clone();
-    for prod in &doc.products {
-        kinds.insert(
-            prod.code.trim().to_string(),
-            prod.kind.unwrap_or(ProductKindCode::Service),
-        );
-    }
     let refs = Refs {
         categories: &categories,
         metrics: &metrics,
         terms: &terms,
         books: &books,
-        kinds: &kinds,
     };
     let mut seen = HashSet::new();
     let mut prices = Vec::new();
@@ -359,7 +380,7 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
         out.products.push(spec);
         prices.push(core);
     }
-    check_bundle_cycles(&mut p, &out.products);
+    check_structure(&mut p, &out.products, &known.products);
 
     if p.0.is_empty() {
         Ok(Checked {
@@ -376,7 +397,6 @@ struct Refs<'a> {
     metrics: &'a HashSet<String>,
     terms: &'a HashSet<String>,
     books: &'a HashMap<String, String>,
-    kinds: &'a HashMap<String, ProductKindCode>,
 }
 
 fn check_product(
@@ -400,58 +420,15 @@ fn check_product(
         .into_iter()
         .collect();
 
-    for (j, a) in prod.add_ons.iter().enumerate() {
-        let f = format!("{at}.add_ons[{j}]");
-        let target = a.product.trim();
-        if target == code {
-            p.push(
-                format!("{f}.product"),
-                "a product cannot be an add-on of itself",
-            );
-        } else {
-            match refs.kinds.get(target) {
-                None => p.push(
-                    format!("{f}.product"),
-                    format!("unknown product `{target}`"),
-                ),
-                Some(ProductKindCode::AddOn) => {}
-                Some(_) => p.push(
-                    format!("{f}.product"),
-                    format!("`{target}` is not an add-on product"),
-                ),
-            }
-        }
-        if let Some(max) = a.max {
-            if a.min > max {
-                p.push(
-                    format!("{f}.max"),
-                    format!("must be at least min {}", a.min),
-                );
-            }
-        }
-        if !matches!(kind, ProductKindCode::Service | ProductKindCode::Bundle) {
-            p.push(
-                format!("{f}.product"),
-                "only services and bundles take add-ons",
-            );
-        }
-    }
     let mut components = Vec::new();
     for (j, c) in prod.components.iter().enumerate() {
-        let f = format!("{at}.components[{j}]");
-        if kind != ProductKindCode::Bundle {
-            p.push(format!("{f}.product"), "only bundles have components");
-        }
-        let target = c.product.trim();
-        if !refs.kinds.contains_key(target) {
-            p.push(
-                format!("{f}.product"),
-                format!("unknown product `{target}`"),
-            );
-        }
-        let q = p.decimal(format!("{f}.quantity"), &c.quantity, positive);
+        let q = p.decimal(
+            format!("{at}.components[{j}].quantity"),
+            &c.quantity,
+            |_| None,
+        );
         components.push(ComponentSpec {
-            product: target.to_string(),
+            product: c.product.trim().to_string(),
             quantity: q.map(text).unwrap_or_default(),
         });
     }
@@ -461,9 +438,10 @@ fn check_product(
         if !seen_actions.insert(w.action) {
             p.push(format!("{f}.action"), "one work-order template per action");
         }
-        check_tasks(p, &f, &w.tasks);
+        if let Err(errors) = work_order(w).validate() {
+            p.merge(&f, &errors);
+        }
     }
-
     let mut price_specs = Vec::new();
     let mut cores = Vec::new();
     let mut codes = HashSet::new();
@@ -504,70 +482,113 @@ fn check_product(
     (spec, cores)
 }
 
-fn check_tasks(p: &mut Problems, at: &str, tasks: &[TaskSpec]) {
-    if tasks.is_empty() {
-        p.push(format!("{at}.tasks"), "must have at least one task");
+/// Checks a phase plan (with the core's ordering rules) and returns it normalized.
+fn check_phases(p: &mut Problems, at: &str, phases: &[PhaseSpec]) -> Vec<PhaseSpec> {
+    if phases.is_empty() {
+        return Vec::new();
     }
-    let keys: HashMap<&str, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.key.as_str(), i))
-        .collect();
-    let mut seen = HashSet::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let f = format!("{at}.tasks[{i}]");
-        p.code(format!("{f}.key"), &t.key);
-        if !seen.insert(t.key.as_str()) {
-            p.push(
-                format!("{f}.key"),
-                format!("duplicate task key `{}`", t.key),
-            );
-        }
-        p.name(format!("{f}.name"), &t.name);
-        p.name(format!("{f}.role"), &t.role);
-        if t.duration_hours == 0 && !t.automated {
-            p.push(
-                format!("{f}.duration_hours"),
-                "a manual task takes at least one hour",
-            );
-        }
-        for (k, d) in t.depends_on.iter().enumerate() {
-            if d == &t.key {
-                p.push(
-                    format!("{f}.depends_on[{k}]"),
-                    "a task cannot depend on itself",
-                );
-            } else if !keys.contains_key(d.as_str()) {
-                p.push(
-                    format!("{f}.depends_on[{k}]"),
-                    format!("unknown task `{d}`"),
-                );
+    let mut plan = Vec::new();
+    let mut out = Vec::new();
+    for (i, ph) in phases.iter().enumerate() {
+        let f = format!("{at}.phases[{i}]");
+        let duration = match (ph.days, ph.periods, ph.months) {
+            (None, None, None) => None,
+            (Some(d), None, None) => Some(PhaseDuration::Days(d)),
+            (None, Some(n), None) => Some(PhaseDuration::Periods(n)),
+            (None, None, Some(m)) => Some(PhaseDuration::Months(m)),
+            _ => {
+                p.push(format!("{f}.days"), "give one of days, periods or months");
+                None
             }
-        }
+        };
+        let amount = |p: &mut Problems, name: &str, v: &String| {
+            p.decimal(format!("{f}.adjustment.{name}"), v, |_| None)
+        };
+        let (adjustment, spec) = match &ph.adjustment {
+            None => (Adjustment::None, None),
+            Some(AdjustmentSpec::Free) => (Adjustment::Free, Some(AdjustmentSpec::Free)),
+            Some(AdjustmentSpec::PercentOff { percent }) => {
+                let v = amount(p, "percent", percent).unwrap_or_default();
+                (
+                    Adjustment::PercentOff(v),
+                    Some(AdjustmentSpec::PercentOff { percent: text(v) }),
+                )
+            }
+            Some(AdjustmentSpec::AmountOff { amount: a }) => {
+                let v = amount(p, "amount", a).unwrap_or_default();
+                (
+                    Adjustment::AmountOff(v),
+                    Some(AdjustmentSpec::AmountOff { amount: text(v) }),
+                )
+            }
+            Some(AdjustmentSpec::Price { amount: a }) => {
+                let v = amount(p, "amount", a).unwrap_or_default();
+                (
+                    Adjustment::Price(v),
+                    Some(AdjustmentSpec::Price { amount: text(v) }),
+                )
+            }
+        };
+        plan.push(Phase {
+            kind: match ph.kind {
+                PhaseKindCode::Trial => PhaseKind::Trial,
+                PhaseKindCode::Introductory => PhaseKind::Introductory,
+                PhaseKindCode::Ramp => PhaseKind::Ramp,
+                PhaseKindCode::Evergreen => PhaseKind::Evergreen,
+            },
+            duration,
+            adjustment,
+        });
+        out.push(PhaseSpec {
+            adjustment: spec,
+            ..ph.clone()
+        });
     }
-    // Dependency cycles: repeatedly remove tasks whose dependencies are all done.
-    let mut done: HashSet<&str> = HashSet::new();
-    loop {
-        let ready: Vec<&str> = tasks
+    if let Err(errors) = validate_phases(&plan) {
+        p.merge(at, &errors);
+    }
+    out
+}
+
+/// The core form of a work-order template.
+fn work_order(w: &WorkOrderSpec) -> WorkOrderTemplate {
+    WorkOrderTemplate {
+        action: action(w.action),
+        tasks: w
+            .tasks
             .iter()
-            .filter(|t| !done.contains(t.key.as_str()))
-            .filter(|t| {
-                t.depends_on
-                    .iter()
-                    .all(|d| done.contains(d.as_str()) || !keys.contains_key(d.as_str()))
+            .map(|t| TaskTemplate {
+                key: t.key.clone(),
+                name: t.name.clone(),
+                duration_hours: t.duration_hours,
+                role: t.role.clone(),
+                automated: t.automated,
+                depends_on: t.depends_on.clone(),
             })
-            .map(|t| t.key.as_str())
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        done.extend(ready);
+            .collect(),
     }
-    if let Some(stuck) = tasks.iter().position(|t| !done.contains(t.key.as_str())) {
-        p.push(
-            format!("{at}.tasks[{stuck}].depends_on"),
-            "tasks depend on each other in a cycle",
-        );
+}
+
+fn action(a: ActionCode) -> MacdAction {
+    match a {
+        ActionCode::New => MacdAction::New,
+        ActionCode::Change => MacdAction::Change,
+        ActionCode::Rerate => MacdAction::Rerate,
+        ActionCode::Reterm => MacdAction::Reterm,
+        ActionCode::Replace => MacdAction::Replace,
+        ActionCode::Move => MacdAction::Move,
+        ActionCode::Renew => MacdAction::Renew,
+        ActionCode::Cancel => MacdAction::Cancel,
+    }
+}
+
+fn kind(k: ProductKindCode) -> ProductKind {
+    match k {
+        ProductKindCode::Service => ProductKind::Service,
+        ProductKindCode::AddOn => ProductKind::AddOn,
+        ProductKindCode::Bundle => ProductKind::Bundle,
+        ProductKindCode::Good => ProductKind::Good,
+        ProductKindCode::ServiceRequest => ProductKind::ServiceRequest,
     }
 }
 
@@ -687,6 +708,7 @@ fn check_price(
             );
         }
     }
+    let phases = check_phases(p, at, &pr.phases);
     let minimum = pr
         .minimum
         .as_ref()
@@ -746,6 +768,7 @@ fn check_price(
             metric: pr.metric.as_ref().map(|m| m.trim().to_string()),
             minimum: minimum.map(|m| money_text(m, currency)),
             term: pr.term.as_ref().map(|t| t.trim().to_string()),
+            phases,
             effective_from: pr.effective_from,
         },
         core,
@@ -1024,43 +1047,58 @@ fn check_model(
     }
 }
 
-/// Bundles may not contain themselves, directly or through other bundles.
-fn check_bundle_cycles(p: &mut Problems, products: &[ProductSpec]) {
-    let index: HashMap<&str, usize> = products
+/// The catalog graph (add-on rules, bundle components and cycles), checked by the core
+/// over the document's products followed by the tenant's other products.
+fn check_structure(
+    p: &mut Problems,
+    products: &[ProductSpec],
+    known: &HashMap<String, ProductKindCode>,
+) {
+    let mut nodes: Vec<ProductNode> = products
         .iter()
-        .enumerate()
-        .map(|(i, pr)| (pr.code.as_str(), i))
+        .map(|pr| ProductNode {
+            code: pr.code.clone(),
+            kind: kind(pr.kind.unwrap_or(ProductKindCode::Service)),
+            add_ons: pr
+                .add_ons
+                .iter()
+                .map(|a| AddOnRule {
+                    code: a.product.clone(),
+                    min: a.min,
+                    max: a.max,
+                })
+                .collect(),
+            components: pr
+                .components
+                .iter()
+                .map(|c| Component {
+                    code: c.product.clone(),
+                    quantity: c.quantity.parse().unwrap_or(Decimal::ZERO),
+                })
+                .collect(),
+        })
         .collect();
-    for (i, start) in products.iter().enumerate() {
-        for (first, c) in start.components.iter().enumerate() {
-            let Some(&next) = index.get(c.product.as_str()) else {
-                continue;
-            };
-            // Depth-first from this component, keeping the path for the message.
-            let mut stack: Vec<(usize, Vec<&str>)> = vec![(
-                next,
-                vec![start.code.as_str(), products[next].code.as_str()],
-            )];
-            let mut visited = HashSet::new();
-            while let Some((at, path)) = stack.pop() {
-                if at == i {
-                    p.push(
-                        format!("products[{i}].components[{first}].product"),
-                        format!("bundle cycle {}", path.join(" → ")),
-                    );
-                    return;
-                }
-                if !visited.insert(at) {
-                    continue;
-                }
-                for c in &products[at].components {
-                    if let Some(&n) = index.get(c.product.as_str()) {
-                        let mut longer = path.clone();
-                        longer.push(products[n].code.as_str());
-                        stack.push((n, longer));
-                    }
-                }
-            }
-        }
+    let in_doc: HashSet<&str> = products.iter().map(|pr| pr.code.as_str()).collect();
+    // Stored products the document does not redefine: referable, already valid.
+    let mut others: Vec<(&String, &ProductKindCode)> = known
+        .iter()
+        .filter(|(c, _)| !in_doc.contains(c.as_str()))
+        .collect();
+    others.sort_by(|a, b| a.0.cmp(b.0));
+    nodes.extend(others.into_iter().map(|(code, k)| ProductNode {
+        code: code.clone(),
+        kind: kind(*k),
+        add_ons: vec![],
+        components: vec![],
+    }));
+    if let Err(errors) = validate_structure(&nodes) {
+        let own = CatalogErrors(
+            errors
+                .0
+                .into_iter()
+                .filter(|e| matches!(e.path.segments().get(1), Some(PathSegment::Index(i)) if *i < products.len()))
+                .collect(),
+        );
+        p.merge("", &own);
     }
 }

@@ -289,6 +289,50 @@ pub enum ModelSpec {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKindCode {
+    Trial,
+    Introductory,
+    Ramp,
+    Evergreen,
+}
+
+/// How a phase changes the price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AdjustmentSpec {
+    Free,
+    PercentOff {
+        percent: String,
+    },
+    AmountOff {
+        amount: String,
+    },
+    /// Replaces the unit amount (e.g. a ramp year's price).
+    Price {
+        amount: String,
+    },
+}
+
+/// One phase of a price: trial, introductory discount, ramp year, then evergreen. Give the
+/// length as exactly one of `days`, `periods` (billing periods) or `months`; the evergreen
+/// phase has none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub kind: PhaseKindCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periods: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
+    /// None: the list price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<AdjustmentSpec>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceSpec {
@@ -321,6 +365,9 @@ pub struct PriceSpec {
     /// Contract term template code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<String>,
+    /// Trial, introductory, ramp and evergreen phases; none means the price applies as is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Date)]
     pub effective_from: Option<Date>,

@@ -114,6 +114,26 @@ impl DefinitionTable {
     }
 }
 
+/// Catalog tables whose entries are keyed by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogTable {
+    Categories,
+    Metrics,
+    Terms,
+    PriceBooks,
+}
+
+impl CatalogTable {
+    fn name(self) -> &'static str {
+        match self {
+            CatalogTable::Categories => "categories",
+            CatalogTable::Metrics => "metrics",
+            CatalogTable::Terms => "terms",
+            CatalogTable::PriceBooks => "price_books",
+        }
+    }
+}
+
 impl Tx {
     pub async fn get_product_by_code(
         &mut self,
@@ -190,6 +210,27 @@ impl Tx {
         .execute(&mut *c)
         .await?
         .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Deletes one catalog entry by code from `categories`, `price_books` or a definition
+    /// table; false when it did not exist.
+    pub async fn delete_catalog_entry(
+        &mut self,
+        table: CatalogTable,
+        tenant: &str,
+        code: &str,
+    ) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE tenant_id = $1 AND code = $2",
+            table.name()
+        );
+        let n = on_tx!(self, |c| sqlx::query(&sql)
+            .bind(tenant)
+            .bind(code)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
         Ok(n == 1)
     }
 

@@ -76,5 +76,5 @@ impl crate::Tx {
 
 pub use accounts::AccountFilter;
 pub use billing::InvoiceFilter;
-pub use catalog::DefinitionTable;
+pub use catalog::{CatalogTable, DefinitionTable};
 pub use outbox::NewEvent;
