@@ -6,6 +6,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod tmf620;
 
 use std::sync::OnceLock;
 
@@ -70,9 +71,33 @@ pub fn router(app: App) -> Router {
         .route("/v1/catalog/import", post(catalog::import))
         .route("/v1/catalog/export", get(catalog::export))
         .route("/v1/metrics", get(catalog::metrics))
+        .route(
+            "/v1/metrics/{code}",
+            get(catalog::get_metric)
+                .put(catalog::put_metric)
+                .delete(catalog::delete_metric),
+        )
         .route("/v1/terms", get(catalog::terms))
+        .route(
+            "/v1/terms/{code}",
+            get(catalog::get_term)
+                .put(catalog::put_term)
+                .delete(catalog::delete_term),
+        )
         .route("/v1/price-books", get(catalog::price_books))
+        .route(
+            "/v1/price-books/{code}",
+            get(catalog::get_price_book)
+                .put(catalog::put_price_book)
+                .delete(catalog::delete_price_book),
+        )
         .route("/v1/categories", get(catalog::categories))
+        .route(
+            "/v1/categories/{code}",
+            get(catalog::get_category)
+                .put(catalog::put_category)
+                .delete(catalog::delete_category),
+        )
         .route(
             "/v1/subscriptions",
             post(billing::create_subscription).get(billing::list_subscriptions),
@@ -95,6 +120,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/api-keys", post(keys::create).get(keys::list))
         .route("/v1/api-keys/{id}/revoke", post(keys::revoke))
         .route("/v1/events", get(keys::events))
+        // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
+        .merge(tmf620::routes())
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -16,6 +16,7 @@ on_both_stores!(
     dry_run_writes_nothing,
     changed_price_is_a_new_version_and_subscriptions_keep_theirs,
     product_lifecycle_prices_and_deletion,
+    reference_entries_have_their_own_crud,
 );
 
 const BROADBAND: &str = include_str!("../../../examples/catalogs/broadband.yaml");
@@ -87,6 +88,12 @@ async fn export_import_export_is_identical(db: TestStore) {
     );
     assert_eq!(sip["prices"][1]["minimum"], json!("10.00"));
     assert_eq!(sip["prices"][1]["timing"], json!("in_arrears"));
+    let gig = products.iter().find(|p| p["code"] == "fiber-1000").unwrap();
+    assert_eq!(
+        gig["prices"][0]["phases"],
+        json!([{"kind": "introductory", "periods": 3, "adjustment": {"type": "percent_off", "percent": "50"}},
+               {"kind": "evergreen"}])
+    );
 
     // The reference lists are readable on their own.
     let books = api.get("/v1/price-books").await.body;
@@ -168,7 +175,7 @@ async fn invalid_catalogs_are_rejected_whole_with_paths(db: TestStore) {
         (
             broken(|d| product(d, "static-ip")["add_ons"] = json!([{"product": "static-ip"}])),
             "products[3].add_ons[0].product",
-            "a product cannot be an add-on of itself",
+            "a product cannot be its own add-on",
         ),
         (
             broken(|d| {
@@ -176,7 +183,8 @@ async fn invalid_catalogs_are_rejected_whole_with_paths(db: TestStore) {
                 product(d, "fiber-100")["components"] =
                     json!([{"product": "home-bundle", "quantity": "1"}]);
             }),
-            "products[0].components[0].product",
+            // Reported where the cycle closes: home-bundle's component fiber-100.
+            "products[7].components[0].product",
             "bundle cycle fiber-100 → home-bundle → fiber-100",
         ),
         (
@@ -189,8 +197,16 @@ async fn invalid_catalogs_are_rejected_whole_with_paths(db: TestStore) {
                 product(d, "fiber-100")["work_orders"][0]["tasks"][0]["depends_on"] =
                     json!(["activate"]);
             }),
-            "products[0].work_orders[0].tasks[0].depends_on",
-            "cycle",
+            "products[0].work_orders[0].tasks[1].depends_on[0]",
+            "dependency cycle survey → activate → install → survey",
+        ),
+        (
+            broken(|d| {
+                product(d, "fiber-1000")["prices"][0]["phases"] =
+                    json!([{"kind": "evergreen"}, {"kind": "trial", "days": 14}]);
+            }),
+            "products[1].prices[0].phases[0].kind",
+            "only the last phase may be evergreen",
         ),
     ];
     for (document, path, message) in cases {
@@ -494,5 +510,115 @@ async fn product_lifecycle_prices_and_deletion(db: TestStore) {
             .as_u16(),
         404
     );
+    api.cleanup().await;
+}
+
+async fn reference_entries_have_their_own_crud(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok("/v1/catalog/import", doc(BROADBAND), 200).await;
+    let put = |path: &'static str, body: Value| api.call("PUT", path, Some(&api.key), Some(body));
+
+    // Create, read, replace, delete a metric.
+    let sms = json!({"code": "sms", "name": "SMS sent", "aggregation": "count"});
+    let r = put("/v1/metrics/sms", sms.clone()).await;
+    assert_eq!((r.status.as_u16(), &r.body), (200, &sms));
+    assert_eq!(api.get("/v1/metrics/sms").await.body, sms);
+    let r = put(
+        "/v1/metrics/sms",
+        json!({"code": "sms", "name": "SMS", "aggregation": "sum", "field": "parts"}),
+    )
+    .await;
+    assert_eq!(r.body["aggregation"], json!("sum"));
+    assert_eq!(
+        api.call("DELETE", "/v1/metrics/sms", Some(&api.key), None)
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    assert_eq!(api.get("/v1/metrics/sms").await.status.as_u16(), 404);
+
+    // Validation names the field; the path and body codes must agree.
+    let before = api.counts().await;
+    let r = put(
+        "/v1/metrics/bad",
+        json!({"code": "bad", "name": "Bad", "aggregation": "sum"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("field"))
+    );
+    let r = put("/v1/terms/t1", json!({"code": "t1", "name": "T", "length_months": 0, "end_of_term": "cancel", "etl": {"policy": "none"}})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("length_months"))
+    );
+    let r = put(
+        "/v1/terms/t2",
+        json!({"code": "t2", "name": "T", "length_months": 12, "end_of_term": "cancel",
+        "etl": {"policy": "reducing", "schedule": [{"from_month": 2, "fee": "10"}]}}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("etl.schedule[0].from_month"))
+    );
+    let r = put(
+        "/v1/price-books/x",
+        json!({"code": "y", "name": "Y", "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("code"))
+    );
+    assert_eq!(api.counts().await, before);
+
+    // Entries in use cannot be deleted; the message names who uses them.
+    for (path, user) in [
+        ("/v1/metrics/voice_minutes", "sip-trunk-minutes"),
+        ("/v1/terms/24m", "fiber-100-monthly"),
+        ("/v1/price-books/business-usd", "business-fiber-yearly"),
+        ("/v1/categories/broadband", "fiber"),
+    ] {
+        let r = api.call("DELETE", path, Some(&api.key), None).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["code"].as_str()),
+            (409, Some("in_use")),
+            "{path}"
+        );
+        assert!(
+            r.body["message"].as_str().unwrap().contains(user),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(
+        api.call("DELETE", "/v1/terms/none-such", Some(&api.key), None)
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    let ro = api
+        .post_ok(
+            "/v1/api-keys",
+            json!({"name": "ro", "role": "read_only"}),
+            201,
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .call(
+            "PUT",
+            "/v1/metrics/x",
+            Some(&ro),
+            Some(json!({"code": "x", "name": "X", "aggregation": "count"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 403);
     api.cleanup().await;
 }

@@ -5,7 +5,7 @@ use quoin_app::catalog::spec::{
     CatalogDocument, CategorySpec, MetricSpec, PriceBookSpec, ProductSpec, TermSpec,
 };
 use quoin_app::catalog::spec::{PriceSpec, ProductPatch};
-use quoin_app::catalog::ImportReport;
+use quoin_app::catalog::{CatalogEntry, CatalogEntryKind, ImportReport};
 use quoin_app::model::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -167,3 +167,78 @@ pub async fn get_price(
 ) -> ApiResult<Json<Price>> {
     Ok(Json(s.app.get_price(&p, &id).await?))
 }
+
+/// GET, PUT (create or replace) and DELETE of one reference-list entry by code.
+macro_rules! entry_routes {
+    ($spec:ident, $variant:ident, $path:literal, $tag_get:literal, $tag_put:literal, $tag_delete:literal, $get:ident, $put:ident, $delete:ident) => {
+        #[utoipa::path(operation_id = $tag_get, get, path = $path, tag = "catalog", params(("code" = String, Path)),
+            responses((status = 200, body = $spec), (status = 404, body = ErrorBody)))]
+        pub async fn $get(State(s): State<AppState>, Caller(p): Caller, Path(code): Path<String>) -> ApiResult<Json<$spec>> {
+            match s.app.get_catalog_entry(&p, CatalogEntryKind::$variant, &code).await? {
+                CatalogEntry::$variant(e) => Ok(Json(e)),
+                _ => Err(quoin_app::AppError::Internal("catalog entry of another kind".into()).into()),
+            }
+        }
+
+        #[utoipa::path(operation_id = $tag_put, put, path = $path, tag = "catalog", params(("code" = String, Path)), request_body = $spec,
+            responses((status = 200, body = $spec), (status = 422, body = ErrorBody)))]
+        pub async fn $put(State(s): State<AppState>, Caller(p): Caller, Path(code): Path<String>, ApiJson(body): ApiJson<$spec>) -> ApiResult<Json<$spec>> {
+            match s.app.put_catalog_entry(&p, &code, CatalogEntry::$variant(body)).await? {
+                CatalogEntry::$variant(e) => Ok(Json(e)),
+                _ => Err(quoin_app::AppError::Internal("catalog entry of another kind".into()).into()),
+            }
+        }
+
+        #[utoipa::path(operation_id = $tag_delete, delete, path = $path, tag = "catalog", params(("code" = String, Path)),
+            responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Still used by a price or product")))]
+        pub async fn $delete(State(s): State<AppState>, Caller(p): Caller, Path(code): Path<String>) -> ApiResult<StatusCode> {
+            s.app.delete_catalog_entry(&p, CatalogEntryKind::$variant, &code).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    };
+}
+
+entry_routes!(
+    MetricSpec,
+    Metric,
+    "/v1/metrics/{code}",
+    "getMetric",
+    "putMetric",
+    "deleteMetric",
+    get_metric,
+    put_metric,
+    delete_metric
+);
+entry_routes!(
+    TermSpec,
+    Term,
+    "/v1/terms/{code}",
+    "getTerm",
+    "putTerm",
+    "deleteTerm",
+    get_term,
+    put_term,
+    delete_term
+);
+entry_routes!(
+    PriceBookSpec,
+    PriceBook,
+    "/v1/price-books/{code}",
+    "getPriceBook",
+    "putPriceBook",
+    "deletePriceBook",
+    get_price_book,
+    put_price_book,
+    delete_price_book
+);
+entry_routes!(
+    CategorySpec,
+    Category,
+    "/v1/categories/{code}",
+    "getCategory",
+    "putCategory",
+    "deleteCategory",
+    get_category,
+    put_category,
+    delete_category
+);
