@@ -208,6 +208,11 @@ async fn invalid_catalogs_are_rejected_whole_with_paths(db: TestStore) {
             "products[1].prices[0].phases[0].kind",
             "only the last phase may be evergreen",
         ),
+        (
+            broken(|d| d["categories"][0]["parent"] = json!("fiber")),
+            "categories[0].parent",
+            "category cycle broadband → fiber → broadband",
+        ),
     ];
     for (document, path, message) in cases {
         let r = api.post("/v1/catalog/import", document).await;

@@ -28,7 +28,8 @@ pub struct FieldError {
 /// What already exists in the tenant's catalog, for references the document does not define.
 #[derive(Debug, Default)]
 pub struct Known {
-    pub categories: HashSet<String>,
+    /// code → parent code
+    pub categories: HashMap<String, Option<String>>,
     pub metrics: HashSet<String>,
     pub terms: HashSet<String>,
     /// code → currency
@@ -184,7 +185,7 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
     let mut p = Problems::default();
     let mut out = CatalogDocument::default();
 
-    let mut categories: HashSet<String> = known.categories.clone();
+    let mut parents: HashMap<String, Option<String>> = known.categories.clone();
     let mut seen = HashSet::new();
     for (i, c) in doc.categories.iter().enumerate() {
         let code = p.code(format!("categories[{i}].code"), &c.code);
@@ -194,7 +195,10 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
                 format!("duplicate category code `{code}`"),
             );
         }
-        categories.insert(code.clone());
+        parents.insert(
+            code.clone(),
+            c.parent.as_ref().map(|s| s.trim().to_string()),
+        );
         out.categories.push(CategorySpec {
             name: p.name(format!("categories[{i}].name"), &c.name),
             parent: c.parent.as_ref().map(|s| s.trim().to_string()),
@@ -202,20 +206,33 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
         });
     }
     for (i, c) in out.categories.iter().enumerate() {
-        if let Some(parent) = &c.parent {
-            if parent == &c.code {
+        let Some(parent) = &c.parent else { continue };
+        if !parents.contains_key(parent) {
+            p.push(
+                format!("categories[{i}].parent"),
+                format!("unknown category `{parent}`"),
+            );
+            continue;
+        }
+        // Walk up; meeting this category again means the hierarchy loops.
+        let mut chain = vec![c.code.as_str()];
+        let mut at = Some(parent.as_str());
+        while let Some(code) = at {
+            chain.push(code);
+            if code == c.code {
                 p.push(
                     format!("categories[{i}].parent"),
-                    "a category cannot be its own parent",
+                    format!("category cycle {}", chain.join(" → ")),
                 );
-            } else if !categories.contains(parent) {
-                p.push(
-                    format!("categories[{i}].parent"),
-                    format!("unknown category `{parent}`"),
-                );
+                break;
             }
+            if chain.len() > parents.len() + 1 {
+                break;
+            }
+            at = parents.get(code).and_then(|p| p.as_deref());
         }
     }
+    let categories: HashSet<String> = parents.keys().cloned().collect();
 
     let mut metrics: HashSet<String> = known.metrics.clone();
     let mut seen = HashSet::new();

@@ -148,7 +148,7 @@ async fn known(tx: &mut Tx, tenant: &str) -> AppResult<Known> {
             .list_categories(tenant)
             .await?
             .into_iter()
-            .map(|c| c.code)
+            .map(|c| (c.code, c.parent_code))
             .collect(),
         metrics: codes(
             tx.list_definitions(DefinitionTable::Metrics, tenant)
