@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::AppState;
 
+/// How long an Idempotency-Key is remembered (24 hours, as payment APIs commonly do).
+pub const KEY_LIFETIME_US: i64 = 24 * 3600 * 1_000_000;
+
 /// Largest request body accepted anywhere (bytes).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -154,7 +157,9 @@ enum Claim {
 async fn claim(state: &AppState, tenant: &str, key: &str, hash: &str) -> Result<Claim, AppError> {
     let now = jiff::Timestamp::now().as_microsecond();
     let mut tx = state.app.store().begin().await?;
-    let claimed = tx.claim_idempotency(tenant, key, hash, now).await?;
+    let claimed = tx
+        .claim_idempotency(tenant, key, hash, now, now - KEY_LIFETIME_US)
+        .await?;
     let outcome = if claimed {
         Claim::Mine
     } else {

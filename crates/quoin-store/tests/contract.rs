@@ -446,12 +446,30 @@ async fn outbox_events_commit_with_the_change(store: &Store) {
 async fn idempotency_claims_once(store: &Store) {
     tenant(store, "ten_a").await;
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.claim_idempotency("ten_a", "k1", "h1", 1).await.unwrap());
-    assert!(!tx.claim_idempotency("ten_a", "k1", "h2", 2).await.unwrap());
+    assert!(tx
+        .claim_idempotency("ten_a", "k1", "h1", 1, 0)
+        .await
+        .unwrap());
+    assert!(!tx
+        .claim_idempotency("ten_a", "k1", "h2", 2, 0)
+        .await
+        .unwrap());
     tx.complete_idempotency("ten_a", "k1", 201, "{}")
         .await
         .unwrap();
-    assert!(tx.claim_idempotency("ten_a", "k2", "h1", 1).await.unwrap());
+    assert!(tx
+        .claim_idempotency("ten_a", "k2", "h1", 1, 0)
+        .await
+        .unwrap());
+    // An expired key (created before the cut-off) is forgotten and can be claimed afresh.
+    assert!(tx
+        .claim_idempotency("ten_a", "k3", "old", 5, 0)
+        .await
+        .unwrap());
+    assert!(tx
+        .claim_idempotency("ten_a", "k3", "new", 100, 10)
+        .await
+        .unwrap());
     tx.release_idempotency("ten_a", "k2").await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.read().await.unwrap();
@@ -461,6 +479,14 @@ async fn idempotency_claims_once(store: &Store) {
         ("h1", Some(201))
     );
     assert!(tx.get_idempotency("ten_a", "k2").await.unwrap().is_none());
+    assert_eq!(
+        tx.get_idempotency("ten_a", "k3")
+            .await
+            .unwrap()
+            .unwrap()
+            .request_hash,
+        "new"
+    );
     assert!(tx.get_idempotency("ten_b", "k1").await.unwrap().is_none());
 }
 

@@ -127,14 +127,24 @@ impl Tx {
             .await?))
     }
 
-    /// Claims a key for a request in flight; false when the key is already claimed.
+    /// Claims a key for a request in flight; false when the key is already claimed. A key
+    /// older than `expires_before_us` is forgotten first, so keys do not live forever.
     pub async fn claim_idempotency(
         &mut self,
         tenant: &str,
         key: &str,
         hash: &str,
         at_us: i64,
+        expires_before_us: i64,
     ) -> Result<bool> {
+        let expire =
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at_us < $3";
+        on_tx!(self, |c| sqlx::query(expire)
+            .bind(tenant)
+            .bind(key)
+            .bind(expires_before_us)
+            .execute(&mut *c)
+            .await?;);
         let sql = "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at_us) \
                    VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, key) DO NOTHING";
         let n = on_tx!(self, |c| sqlx::query(sql)
