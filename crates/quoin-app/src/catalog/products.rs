@@ -508,6 +508,12 @@ impl App {
 
     /// The tenant's whole catalog as a document (latest price versions), in code order.
     pub async fn export_catalog(&self, p: &Principal) -> AppResult<CatalogDocument> {
+        self.read_catalog(p, true).await
+    }
+
+    /// The catalog document, with or without its products (the reference lists alone are
+    /// cheap; products bring every price).
+    async fn read_catalog(&self, p: &Principal, with_products: bool) -> AppResult<CatalogDocument> {
         p.require(Action::Read)?;
         let tenant = p.tenant_id.as_str();
         let mut tx = self.store.read().await?;
@@ -546,7 +552,12 @@ impl App {
                 segment: b.segment,
             })
             .collect();
-        for row in tx.all_products(tenant).await? {
+        let products = if with_products {
+            tx.all_products(tenant).await?
+        } else {
+            Vec::new()
+        };
+        for row in products {
             let mut spec = product_spec_of(&row)?;
             for price in latest_versions(tx.list_prices(tenant, &row.id).await?) {
                 spec.prices
@@ -876,19 +887,19 @@ impl App {
     }
 
     pub async fn list_metrics(&self, p: &Principal) -> AppResult<Vec<MetricSpec>> {
-        Ok(self.export_catalog(p).await?.metrics)
+        Ok(self.read_catalog(p, false).await?.metrics)
     }
 
     pub async fn list_terms(&self, p: &Principal) -> AppResult<Vec<TermSpec>> {
-        Ok(self.export_catalog(p).await?.terms)
+        Ok(self.read_catalog(p, false).await?.terms)
     }
 
     pub async fn list_price_books(&self, p: &Principal) -> AppResult<Vec<PriceBookSpec>> {
-        Ok(self.export_catalog(p).await?.price_books)
+        Ok(self.read_catalog(p, false).await?.price_books)
     }
 
     pub async fn list_categories(&self, p: &Principal) -> AppResult<Vec<CategorySpec>> {
-        Ok(self.export_catalog(p).await?.categories)
+        Ok(self.read_catalog(p, false).await?.categories)
     }
 
     /// Creates or replaces one entry (metric, term, price book or category) by its code,
@@ -938,7 +949,7 @@ impl App {
         kind: CatalogEntryKind,
         code: &str,
     ) -> AppResult<CatalogEntry> {
-        let doc = self.export_catalog(p).await?;
+        let doc = self.read_catalog(p, false).await?;
         let found = match kind {
             CatalogEntryKind::Metric => doc
                 .metrics
