@@ -5,5 +5,6 @@
 pub mod billing;
 pub mod calendar;
 pub mod catalog;
+pub mod ledger;
 pub mod money;
 pub mod rating;
