@@ -7,6 +7,7 @@ pub mod auth;
 mod billing;
 pub mod catalog;
 pub mod clock;
+mod documents;
 pub mod error;
 mod events;
 pub mod model;

@@ -105,6 +105,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/subscriptions/{id}", get(billing::get_subscription))
         .route("/v1/invoices", get(billing::list_invoices))
         .route("/v1/invoices/{id}", get(billing::get_invoice))
+        .route("/v1/invoices/{id}/pdf", get(billing::invoice_pdf))
+        .route("/v1/invoices/{id}/html", get(billing::invoice_html))
         .route(
             "/v1/invoices/{id}/finalize",
             post(billing::finalize_invoice),

@@ -27,6 +27,7 @@ use crate::routes::{accounts, billing, catalog, keys};
         billing::create_subscription, billing::list_subscriptions, billing::get_subscription,
         billing::bill_account, billing::run_billing,
         billing::list_invoices, billing::get_invoice, billing::finalize_invoice,
+        billing::invoice_pdf, billing::invoice_html,
         billing::get_clock, billing::set_clock, billing::clear_clock, billing::advance_clock,
         keys::create, keys::list, keys::revoke, keys::events,
     ),

@@ -1,7 +1,8 @@
 //! Subscriptions, invoices, billing runs and the test clock.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse};
 use axum::Json;
 use quoin_app::model::*;
 use quoin_store::repo::InvoiceFilter;
@@ -173,4 +174,32 @@ pub async fn advance_clock(
     ApiJson(body): ApiJson<AdvanceTestClock>,
 ) -> ApiResult<Json<AdvanceResult>> {
     Ok(Json(s.app.advance_test_clock(&p, body).await?))
+}
+
+#[utoipa::path(operation_id = "getInvoicePdf", get, path = "/v1/invoices/{id}/pdf", tag = "invoices", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", description = "The invoice as an A4 PDF (a draft is marked DRAFT)"), (status = 404, body = ErrorBody)))]
+pub async fn invoice_pdf(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = s.app.invoice_pdf(&p, &id).await?;
+    let disposition = format!("inline; filename=\"{id}.pdf\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
+}
+
+#[utoipa::path(operation_id = "getInvoiceHtml", get, path = "/v1/invoices/{id}/html", tag = "invoices", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", description = "The invoice as a printable HTML page"), (status = 404, body = ErrorBody)))]
+pub async fn invoice_html(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Html<String>> {
+    Ok(Html(s.app.invoice_html(&p, &id).await?))
 }

@@ -1,0 +1,95 @@
+//! Invoice documents: an invoice with its seller (the tenant) and buyer (the bill-to
+//! account) rendered as printable HTML or PDF by `quoin-documents`.
+
+use quoin_documents::{DocLine, DocumentError, InvoiceDocument, Party};
+
+use crate::accounts::load_account;
+use crate::auth::{Action, Principal};
+use crate::error::{AppError, AppResult};
+use crate::App;
+
+fn render_error(e: DocumentError) -> AppError {
+    AppError::Internal(format!("invoice document: {e}"))
+}
+
+impl App {
+    /// The document view of one invoice.
+    pub async fn invoice_document(&self, p: &Principal, id: &str) -> AppResult<InvoiceDocument> {
+        p.require(Action::Read)?;
+        let invoice = self.get_invoice(p, id).await?;
+        let mut tx = self.store.read().await?;
+        let tenant = tx
+            .get_tenant(&p.tenant_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("tenant", &p.tenant_id))?;
+        let account = load_account(&mut tx, &p.tenant_id, &invoice.account_id).await?;
+        let site = tx
+            .list_locations(&p.tenant_id, &account.id)
+            .await?
+            .into_iter()
+            .next();
+        tx.commit().await?;
+        let address = site
+            .map(|l| {
+                let mut lines = vec![l.line1];
+                lines.extend(l.line2);
+                let city = [l.postal_code, Some(l.city), l.region]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>();
+                lines.push(city.join(" "));
+                lines.push(l.country);
+                lines
+            })
+            .unwrap_or_default();
+        Ok(InvoiceDocument {
+            seller: Party {
+                name: tenant.name,
+                ban: None,
+                address: Vec::new(),
+            },
+            buyer: Party {
+                name: account.name,
+                ban: Some(account.ban),
+                address,
+            },
+            number: invoice.number,
+            status: invoice.status,
+            currency: invoice.currency,
+            invoice_date: invoice.invoice_date,
+            due_date: invoice.due_date,
+            period_start: invoice.period_start,
+            period_end: invoice.period_end,
+            lines: invoice
+                .lines
+                .into_iter()
+                .map(|l| DocLine {
+                    description: l.description,
+                    period_start: l.period_start,
+                    period_end: l.period_end,
+                    quantity: l.quantity,
+                    unit_amount: l.unit_amount,
+                    proration_numerator: l.proration.numerator,
+                    proration_denominator: l.proration.denominator,
+                    amount: l.amount,
+                })
+                .collect(),
+            total: invoice.total,
+            notes: vec![format!(
+                "Payment due by {} (net {} days).",
+                invoice.due_date, account.payment_terms_days
+            )],
+        })
+    }
+
+    pub async fn invoice_html(&self, p: &Principal, id: &str) -> AppResult<String> {
+        let doc = self.invoice_document(p, id).await?;
+        doc.validate().map_err(render_error)?;
+        Ok(quoin_documents::render_html(&doc))
+    }
+
+    pub async fn invoice_pdf(&self, p: &Principal, id: &str) -> AppResult<Vec<u8>> {
+        let doc = self.invoice_document(p, id).await?;
+        quoin_documents::render_pdf(&doc).map_err(render_error)
+    }
+}
