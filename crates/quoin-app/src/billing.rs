@@ -183,19 +183,7 @@ impl App {
                 created_at_us: now_us,
                 finalized_at_us: None,
             };
-            tx.insert_invoice(&inv).await.map_err(|e| {
-                if e.is_unique_violation() {
-                    AppError::Conflict {
-                        code: "already_billed",
-                        message: format!(
-                            "account `{}` already has an invoice dated {}",
-                            account.id, draft.invoice_date
-                        ),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
+            tx.insert_invoice(&inv).await?;
             let mut lines = Vec::with_capacity(draft.lines.len());
             for (pos, l) in draft.lines.iter().enumerate() {
                 let sub = &subs[l.key];
@@ -215,7 +203,20 @@ impl App {
                     proration_den: l.factor.denominator(),
                     amount_minor: l.amount.minor(),
                 };
-                tx.insert_invoice_line(&row).await?;
+                tx.insert_invoice_line(&row).await.map_err(|e| {
+                    if e.is_unique_violation() {
+                        // Another run billed this period concurrently; this one rolls back.
+                        AppError::Conflict {
+                            code: "already_billed",
+                            message: format!(
+                                "subscription `{}` is already billed from {}",
+                                sub.id, l.service.start
+                            ),
+                        }
+                    } else {
+                        e.into()
+                    }
+                })?;
                 lines.push(row);
                 let end = billed_through.entry(l.key).or_insert(l.service.end);
                 *end = (*end).max(l.service.end);
@@ -297,9 +298,17 @@ impl App {
             });
         }
         let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
+        let today = account_today(&account, now)?;
+        // Billing ahead of time would invoice periods not yet due (and not yet served).
         let today = match req.as_of {
+            Some(d) if d > today => {
+                return Err(AppError::invalid(
+                    "as_of",
+                    format!("must not be after the account's today ({today}), got {d}"),
+                ))
+            }
             Some(d) => d,
-            None => account_today(&account, now)?,
+            None => today,
         };
         let invoices = self
             .bill_in_tx(

@@ -59,9 +59,12 @@ impl App {
             .get_tenant(tenant)
             .await?
             .ok_or_else(|| AppError::not_found("tenant", tenant))?;
-        Ok(match (row.clock_mode.as_str(), row.test_now_us) {
-            ("test", Some(us)) => clock::from_us(us),
-            _ => self.clock.now(),
-        })
+        // Production always runs on real time, even for a tenant left on a test clock.
+        Ok(
+            match (self.mode, row.clock_mode.as_str(), row.test_now_us) {
+                (Mode::Development, "test", Some(us)) => clock::from_us(us),
+                _ => self.clock.now(),
+            },
+        )
     }
 }

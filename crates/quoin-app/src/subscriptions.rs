@@ -80,21 +80,36 @@ impl App {
         let spec: crate::catalog::spec::PriceSpec = serde_json::from_str(&price.definition)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         use crate::catalog::spec::{ModelSpec, PriceTypeCode};
+        // Phases and minimums are part of the price but not yet applied by billing, so
+        // such prices are refused rather than billed at the plain amount.
         let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring)
             == PriceTypeCode::Recurring
             && matches!(
                 spec.model,
                 Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
-            );
+            )
+            && spec.phases.is_empty()
+            && spec.minimum.is_none();
         if !billable {
             return Err(AppError::Invalid {
                 code: "price_not_billable",
                 field: Some("price_id".into()),
                 message: format!(
-                    "price `{}` is not a recurring flat or per-unit price; subscriptions to other price types are not billed yet",
+                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time, phases and minimums are not billed yet)",
                     price.id
                 ),
             });
+        }
+        if let Some(from) = spec.effective_from {
+            if input.start_date < from {
+                return Err(AppError::invalid(
+                    "start_date",
+                    format!(
+                        "price `{}` takes effect on {from}; start on or after it",
+                        price.id
+                    ),
+                ));
+            }
         }
         if matches!(spec.model, Some(ModelSpec::Flat { .. }))
             && quantity != rust_decimal::Decimal::ONE
@@ -120,7 +135,21 @@ impl App {
                 ),
             });
         }
-        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        let now_ts = self.tenant_now(&mut tx, tenant).await?;
+        let today = crate::billing::account_today(&payer, now_ts)?;
+        let earliest = today
+            .checked_sub(jiff::Span::new().years(10))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if input.start_date < earliest {
+            return Err(AppError::invalid(
+                "start_date",
+                format!(
+                    "must be within 10 years before today ({today}), got {}",
+                    input.start_date
+                ),
+            ));
+        }
+        let now = to_us(now_ts);
         // Like Kill Bill: an account without a bill cycle day takes it from its first subscription.
         if payer.bill_cycle_day.is_none() {
             tx.set_account_bill_cycle_day(

@@ -38,12 +38,22 @@ pub(crate) fn decimal(field: &str, text: &str) -> AppResult<Decimal> {
     })
 }
 
+/// Largest quantity accepted (a trillion units): far above any real order, far below
+/// where arithmetic on prices could overflow.
+const MAX_QUANTITY: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
 pub(crate) fn positive_decimal(field: &str, text: &str) -> AppResult<Decimal> {
     let d = decimal(field, text)?;
     if d <= Decimal::ZERO {
         return Err(AppError::invalid(
             field,
             format!("must be greater than zero, got {text}"),
+        ));
+    }
+    if d > MAX_QUANTITY || d.normalize().scale() > 10 {
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most 1000000000000 with at most 10 decimal places, got {text}"),
         ));
     }
     Ok(d.normalize())
@@ -143,6 +153,10 @@ mod tests {
         assert!(positive_decimal("a", "-1").is_err());
         assert!(decimal("a", "1e3").is_err());
         assert!(positive_decimal("q", "0").is_err());
+        assert_eq!(MAX_QUANTITY.to_string(), "1000000000000");
+        assert!(positive_decimal("q", "1000000000000").is_ok());
+        assert!(positive_decimal("q", "1000000000000.5").is_err());
+        assert!(positive_decimal("q", "0.00000000001").is_err());
         assert!(text("n", "  ", 10).is_err());
         assert!(email("e", &Some("x@y".into())).is_err());
         assert!(code("c", "fiber 100").is_err());

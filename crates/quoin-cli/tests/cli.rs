@@ -109,14 +109,18 @@ fn demo_then_operator_commands_then_serve() {
     let shown: serde_json::Value =
         serde_json::from_str(&stdout(&quoin(&dir, &["accounts", "show", &jane]))).unwrap();
     assert_eq!(shown["billing"]["bill_cycle_day"], 1);
-    // July's cycle for Jane: fiber 49.95 + router 7.50.
+    // The demo billed everything due up to its clock (2025-06-28): nothing is left, and
+    // billing ahead of the clock is refused with the reason.
     let billed: serde_json::Value = serde_json::from_str(&stdout(&quoin(
         &dir,
-        &["bill", "--account", &jane, "--as-of", "2025-07-01"],
+        &["bill", "--account", &jane, "--as-of", "2025-06-28"],
     )))
     .unwrap();
-    assert_eq!(billed["invoices"][0]["total"], "57.45");
-    assert_eq!(billed["invoices"][0]["status"], "draft");
+    assert_eq!(billed["invoices"], serde_json::json!([]));
+    let ahead = quoin(&dir, &["bill", "--account", &jane, "--as-of", "2025-07-01"]);
+    assert!(!ahead.status.success());
+    assert!(String::from_utf8_lossy(&ahead.stderr)
+        .contains("must not be after the account's today (2025-06-28)"));
     let created = stdout(&quoin(
         &dir,
         &[

@@ -139,8 +139,12 @@ pub fn price_period(
     period: ChargePeriod,
 ) -> Result<DraftLine, BillingError> {
     let factor = cycle.proration(period.service, period.full, terms.convention)?;
-    let full_amount = item.unit_amount * item.quantity;
-    let amount = Money::from_decimal(factor.apply(full_amount), terms.currency)?;
+    let full_amount = item
+        .unit_amount
+        .checked_mul(item.quantity)
+        .ok_or(MoneyError::Overflow)?;
+    let prorated = factor.apply(full_amount).ok_or(MoneyError::Overflow)?;
+    let amount = Money::from_decimal(prorated, terms.currency)?;
     Ok(DraftLine {
         key: item.key,
         service: period.service,
@@ -310,6 +314,16 @@ mod tests {
         let inv = due_invoices(&terms(25), &[item], date(2021, 9, 16)).unwrap();
         // 3 × 24.95 × 9/31 = 21.7306… → 21.73 (not 3 × 7.24 = 21.72)
         assert_eq!(inv[0].total.minor(), 2173);
+    }
+
+    #[test]
+    fn overflowing_quantity_is_an_error_not_a_panic() {
+        let mut item = monthly(0, date(2021, 9, 16));
+        item.quantity = Decimal::MAX;
+        assert_eq!(
+            due_invoices(&terms(25), &[item], date(2021, 9, 16)),
+            Err(BillingError::Money(MoneyError::Overflow))
+        );
     }
 
     #[test]

@@ -459,13 +459,16 @@ impl ProrationFactor {
         self.numerator == self.denominator
     }
 
-    /// `amount × numerator / denominator` without intermediate rounding beyond Decimal's
-    /// 28 significant digits; the caller rounds the result once to the currency.
-    pub fn apply(&self, amount: Decimal) -> Decimal {
+    /// `amount × numerator / denominator`, multiplying first so the only rounding is
+    /// Decimal's 28th significant digit; the caller rounds the result once to the currency.
+    /// `None` when the product overflows Decimal's range.
+    pub fn apply(&self, amount: Decimal) -> Option<Decimal> {
         if self.is_full() {
-            return amount;
+            return Some(amount);
         }
-        amount * Decimal::from(self.numerator) / Decimal::from(self.denominator)
+        amount
+            .checked_mul(Decimal::from(self.numerator))?
+            .checked_div(Decimal::from(self.denominator))
     }
 
     /// The factor as a decimal, for display (e.g. 0.2903225806451612903225806452).

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use quoin_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -124,6 +125,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/events", get(keys::events))
         // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
         .merge(tmf620::routes())
+        // A panic becomes a 500 inside the idempotency layer, so its claim is released.
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -17,6 +17,10 @@ use crate::AppState;
 /// How long an Idempotency-Key is remembered (24 hours, as payment APIs commonly do).
 pub const KEY_LIFETIME_US: i64 = 24 * 3600 * 1_000_000;
 
+/// A claim still without a response after this long was abandoned (the client hung up
+/// mid-request) and may be taken over by a retry.
+pub const IN_FLIGHT_LIFETIME_US: i64 = 60 * 1_000_000;
+
 /// Largest request body accepted anywhere (bytes).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -57,7 +61,9 @@ fn idempotency_error(status: StatusCode, code: &'static str, message: String) ->
 /// Makes a POST with an `Idempotency-Key` header safe to retry: the first response is stored;
 /// the same key with the same request replays it; with a different request it is a 409.
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
+    // API-key creation is never replayed: its response carries a secret that must not be
+    // stored anywhere.
+    if req.method() != Method::POST || req.uri().path().starts_with("/v1/api-keys") {
         return next.run(req).await;
     }
     let Some(key) = req
@@ -88,6 +94,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         }
     };
     let mut hasher = Sha256::new();
+    // The caller is part of the request: another key (another role) never gets a replay.
+    hasher.update(principal.key_id.as_bytes());
+    hasher.update([0]);
     hasher.update(parts.method.as_str());
     hasher.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
     hasher.update([0]);
@@ -158,7 +167,14 @@ async fn claim(state: &AppState, tenant: &str, key: &str, hash: &str) -> Result<
     let now = jiff::Timestamp::now().as_microsecond();
     let mut tx = state.app.store().begin().await?;
     let claimed = tx
-        .claim_idempotency(tenant, key, hash, now, now - KEY_LIFETIME_US)
+        .claim_idempotency(
+            tenant,
+            key,
+            hash,
+            now,
+            now - KEY_LIFETIME_US,
+            now - IN_FLIGHT_LIFETIME_US,
+        )
         .await?;
     let outcome = if claimed {
         Claim::Mine
@@ -202,6 +218,11 @@ async fn release(state: &AppState, tenant: &str, key: &str) {
     if let Err(e) = result {
         tracing::error!(error = %e, "could not release idempotency key");
     }
+}
+
+/// The 500 a panicking handler turns into (the panic is logged, the details are not sent).
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError(AppError::Internal("handler panicked".into())).into_response()
 }
 
 /// Counts requests and their latency per route and status for `/metrics`.

@@ -22,6 +22,8 @@ on_both_stores!(
     hierarchy_bill_to_must_be_an_ancestor,
     outbox_records_each_change,
     account_updates_are_partial_and_guarded,
+    billing_edges_are_refused_or_handled,
+    idempotency_is_per_caller_and_never_stores_secrets,
 );
 
 fn account_body(name: &str) -> Value {
@@ -715,5 +717,176 @@ async fn account_updates_are_partial_and_guarded(db: TestStore) {
         .filter(|e| e["topic"] == "account.updated")
         .count();
     assert_eq!(updates, 2);
+    api.cleanup().await;
+}
+
+async fn billing_edges_are_refused_or_handled(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok(
+        "/v1/test-clock",
+        json!({"now": "2025-01-01T12:00:00Z"}),
+        200,
+    )
+    .await;
+    let (acc, _, _) = seed(&api).await; // a 10.00/month subscription from 2024-01-01
+    let price = api.get("/v1/prices").await.body[0]["id"].clone();
+    let sub = |start: &str, qty: &str| json!({"account_id": acc, "price_id": price, "start_date": start, "quantity": qty});
+
+    // Absurd quantities and start dates are refused up front (no panic, no flood of invoices).
+    let r = api
+        .post(
+            "/v1/subscriptions",
+            sub("2025-01-01", "79228162514264337593543950335"),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("quantity"))
+    );
+    let r = api.post("/v1/subscriptions", sub("1900-01-01", "1")).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("start_date"))
+    );
+    // Billing ahead of the account's today is refused.
+    let r = api
+        .post(
+            &format!("/v1/accounts/{acc}/bill"),
+            json!({"as_of": "2025-02-01"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["field"].as_str()),
+        (422, Some("as_of"))
+    );
+
+    // A subscription added on a day that already has an invoice gets its own invoice, and
+    // the account keeps billing afterwards.
+    let first = api
+        .post_ok(
+            &format!("/v1/accounts/{acc}/bill"),
+            json!({"finalize": true}),
+            200,
+        )
+        .await;
+    assert_eq!(first["invoices"].as_array().unwrap().len(), 13); // 2024-01 … 2025-01
+    api.post_ok("/v1/subscriptions", sub("2025-01-01", "2"), 201)
+        .await;
+    let r = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2025-02-01T12:00:00Z"}),
+            200,
+        )
+        .await;
+    assert_eq!(r["errors"], json!([]));
+    let got: Vec<(&str, &str)> = r["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["invoice_date"].as_str().unwrap(),
+                i["total"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("2025-01-01", "20.00"), ("2025-02-01", "30.00")]);
+
+    // Prices whose phases or minimum billing does not apply yet are refused, not mis-billed.
+    api.post_ok(
+        "/v1/products",
+        json!({"code": "trial-plan", "name": "Trial plan", "prices": [{"currency": "USD", "period": "month", "amount": "12",
+               "phases": [{"kind": "trial", "days": 14, "adjustment": {"type": "free"}}, {"kind": "evergreen"}]}]}),
+        201,
+    )
+    .await;
+    let trial = api
+        .get("/v1/prices")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "trial-plan-usd-month")
+        .unwrap()["id"]
+        .clone();
+    let r = api
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": acc, "price_id": trial, "start_date": "2025-01-15"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (422, Some("price_not_billable"))
+    );
+
+    // In production mode a tenant left on a test clock runs on real time.
+    let prod = quoin_app::App::new(
+        api.db.store.clone(),
+        std::sync::Arc::new(quoin_app::SystemClock),
+        Mode::Production,
+    );
+    let p = prod.operator(&api.tenant).await.unwrap();
+    let now = prod.get_test_clock(&p).await.unwrap().now;
+    assert!(now > "2026-01-01T00:00:00Z".parse().unwrap());
+    api.cleanup().await;
+}
+
+async fn idempotency_is_per_caller_and_never_stores_secrets(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let post = |key: String, idem: &'static str, path: &'static str, body: Value| {
+        Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", idem)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    // An admin's response is not replayed to a read-only key that reuses its Idempotency-Key.
+    let first = api
+        .send(post(
+            api.key.clone(),
+            "k-1",
+            "/v1/accounts",
+            account_body("Once"),
+        ))
+        .await;
+    assert_eq!(first.status.as_u16(), 201);
+    let ro = api
+        .post_ok(
+            "/v1/api-keys",
+            json!({"name": "ro", "role": "read_only"}),
+            201,
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .send(post(ro, "k-1", "/v1/accounts", account_body("Once")))
+        .await;
+    assert_eq!(r.status.as_u16(), 409, "{}", r.body);
+    assert!(r.headers.get("idempotent-replayed").is_none());
+    // Issuing an API key is never stored for replay: each call issues its own key.
+    let body = json!({"name": "ops", "role": "admin"});
+    let a = api
+        .send(post(api.key.clone(), "k-2", "/v1/api-keys", body.clone()))
+        .await;
+    let b = api
+        .send(post(api.key.clone(), "k-2", "/v1/api-keys", body))
+        .await;
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (201, 201));
+    assert_ne!(a.body["key"], b.body["key"]);
+    let mut tx = api.db.store.read().await.unwrap();
+    assert!(tx
+        .get_idempotency(&api.tenant, "k-2")
+        .await
+        .unwrap()
+        .is_none());
+    tx.commit().await.unwrap();
     api.cleanup().await;
 }

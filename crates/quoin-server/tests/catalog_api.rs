@@ -88,11 +88,28 @@ async fn export_import_export_is_identical(db: TestStore) {
     );
     assert_eq!(sip["prices"][1]["minimum"], json!("10.00"));
     assert_eq!(sip["prices"][1]["timing"], json!("in_arrears"));
-    let gig = products.iter().find(|p| p["code"] == "fiber-1000").unwrap();
+    let pro = products.iter().find(|p| p["code"] == "pro").unwrap();
+    let eur = pro["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "pro-seats-eur")
+        .unwrap();
     assert_eq!(
-        gig["prices"][0]["phases"],
+        eur["phases"],
         json!([{"kind": "introductory", "periods": 3, "adjustment": {"type": "percent_off", "percent": "50"}},
                {"kind": "evergreen"}])
+    );
+    let starter = products.iter().find(|p| p["code"] == "starter").unwrap();
+    let seats = starter["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "starter-seats")
+        .unwrap();
+    assert_eq!(
+        seats["phases"][0],
+        json!({"kind": "trial", "days": 14, "adjustment": {"type": "free"}})
     );
 
     // The reference lists are readable on their own.

@@ -348,17 +348,10 @@ async fn invoice_period_is_billed_once(store: &Store) {
         .unwrap();
     tx.commit().await.unwrap();
 
-    // A second invoice for the same account and date is refused…
+    // A second invoice on the same date is allowed (a subscription added that day), but a
+    // second line for the same service period is refused, on any invoice.
     let mut tx = store.begin().await.unwrap();
-    let err = tx
-        .insert_invoice(&invoice("inv_2", "2021-09-16"))
-        .await
-        .unwrap_err();
-    assert!(err.is_unique_violation());
-    tx.rollback().await.unwrap();
-    // …and so is a second line for the same service period on another invoice.
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_invoice(&invoice("inv_3", "2021-09-17"))
+    tx.insert_invoice(&invoice("inv_3", "2021-09-16"))
         .await
         .unwrap();
     let err = tx
@@ -447,27 +440,40 @@ async fn idempotency_claims_once(store: &Store) {
     tenant(store, "ten_a").await;
     let mut tx = store.begin().await.unwrap();
     assert!(tx
-        .claim_idempotency("ten_a", "k1", "h1", 1, 0)
+        .claim_idempotency("ten_a", "k1", "h1", 1, 0, 0)
         .await
         .unwrap());
     assert!(!tx
-        .claim_idempotency("ten_a", "k1", "h2", 2, 0)
+        .claim_idempotency("ten_a", "k1", "h2", 2, 0, 0)
         .await
         .unwrap());
     tx.complete_idempotency("ten_a", "k1", 201, "{}")
         .await
         .unwrap();
     assert!(tx
-        .claim_idempotency("ten_a", "k2", "h1", 1, 0)
+        .claim_idempotency("ten_a", "k2", "h1", 1, 0, 0)
         .await
         .unwrap());
     // An expired key (created before the cut-off) is forgotten and can be claimed afresh.
     assert!(tx
-        .claim_idempotency("ten_a", "k3", "old", 5, 0)
+        .claim_idempotency("ten_a", "k3", "old", 5, 0, 0)
         .await
         .unwrap());
     assert!(tx
-        .claim_idempotency("ten_a", "k3", "new", 100, 10)
+        .claim_idempotency("ten_a", "k3", "new", 100, 10, 0)
+        .await
+        .unwrap());
+    // An abandoned in-flight claim (no response yet, older than the cut-off) is taken over.
+    assert!(tx
+        .claim_idempotency("ten_a", "k4", "first", 5, 0, 0)
+        .await
+        .unwrap());
+    assert!(!tx
+        .claim_idempotency("ten_a", "k4", "second", 6, 0, 5)
+        .await
+        .unwrap());
+    assert!(tx
+        .claim_idempotency("ten_a", "k4", "third", 50, 0, 10)
         .await
         .unwrap());
     tx.release_idempotency("ten_a", "k2").await.unwrap();

@@ -133,10 +133,12 @@ CREATE TABLE invoices (
     total_minor     BIGINT NOT NULL,
     created_at_us   BIGINT NOT NULL,
     finalized_at_us BIGINT,
-    UNIQUE (tenant_id, account_id, invoice_date),
     UNIQUE (tenant_id, number)
 );
 CREATE INDEX invoices_tenant ON invoices(tenant_id, id);
+-- Not unique: a subscription added on a day already invoiced gets its own invoice; each
+-- service period is billed once by the unique key on invoice_lines.
+CREATE INDEX invoices_account_date ON invoices(tenant_id, account_id, invoice_date);
 
 CREATE TABLE invoice_lines (
     id              TEXT PRIMARY KEY,

@@ -128,7 +128,8 @@ impl Tx {
     }
 
     /// Claims a key for a request in flight; false when the key is already claimed. A key
-    /// older than `expires_before_us` is forgotten first, so keys do not live forever.
+    /// older than `expires_before_us`, or a claim still in flight since before
+    /// `abandoned_before_us`, is forgotten first.
     pub async fn claim_idempotency(
         &mut self,
         tenant: &str,
@@ -136,13 +137,15 @@ impl Tx {
         hash: &str,
         at_us: i64,
         expires_before_us: i64,
+        abandoned_before_us: i64,
     ) -> Result<bool> {
-        let expire =
-            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at_us < $3";
+        let expire = "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 \
+                      AND (created_at_us < $3 OR (status_code IS NULL AND created_at_us < $4))";
         on_tx!(self, |c| sqlx::query(expire)
             .bind(tenant)
             .bind(key)
             .bind(expires_before_us)
+            .bind(abandoned_before_us)
             .execute(&mut *c)
             .await?;);
         let sql = "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at_us) \
