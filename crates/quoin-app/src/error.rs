@@ -33,7 +33,7 @@ pub enum AppError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("storage failure: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -107,3 +107,19 @@ impl AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<StoreError> for AppError {
+    /// A unique-key violation that validation did not foresee (usually a concurrent write of
+    /// the same code) is a conflict the client can retry, not a server failure.
+    fn from(e: StoreError) -> Self {
+        if e.is_unique_violation() {
+            AppError::Conflict {
+                code: "conflict",
+                message: "a record with the same unique value was written concurrently; retry"
+                    .into(),
+            }
+        } else {
+            AppError::Store(e)
+        }
+    }
+}

@@ -152,10 +152,20 @@ impl App {
         let now = to_us(now_ts);
         // Like Kill Bill: an account without a bill cycle day takes it from its first subscription.
         if payer.bill_cycle_day.is_none() {
-            tx.set_account_bill_cycle_day(
+            let day = i64::from(input.start_date.day());
+            tx.set_account_bill_cycle_day(tenant, &payer.id, day, now)
+                .await?;
+            let mut updated = payer.clone();
+            updated.bill_cycle_day = Some(day);
+            updated.updated_at_us = now;
+            let view = crate::accounts::account_view(&updated)?;
+            emit(
+                &mut tx,
                 tenant,
+                "account.updated",
+                "account",
                 &payer.id,
-                i64::from(input.start_date.day()),
+                &view,
                 now,
             )
             .await?;

@@ -6,6 +6,7 @@ use quoin_store::rows::{ApiKeyRow, TenantRow};
 use crate::auth::{generate_key, hash_secret, same_hash, split_key, Action, Principal, Role};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
+use crate::events::emit;
 use crate::model::{ApiKey, CreateApiKey, IssuedApiKey};
 use crate::{validate, App};
 
@@ -134,6 +135,18 @@ impl App {
         let issued = self
             .insert_key(&mut tx, &p.tenant_id, &name, input.role, now)
             .await?;
+        // The event names the key, never its secret.
+        let event = serde_json::json!({"id": issued.id, "name": issued.name, "role": issued.role, "by": p.key_id});
+        emit(
+            &mut tx,
+            &p.tenant_id,
+            "api_key.created",
+            "api_key",
+            &issued.id,
+            &event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(issued)
     }
@@ -171,7 +184,19 @@ impl App {
             .into_iter()
             .find(|k| k.id == id)
             .ok_or_else(|| AppError::not_found("api key", id))?;
+        let view = key_view(&row)?;
+        let event = serde_json::json!({"id": view.id, "name": view.name, "role": view.role, "by": p.key_id});
+        emit(
+            &mut tx,
+            &p.tenant_id,
+            "api_key.revoked",
+            "api_key",
+            id,
+            &event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        key_view(&row)
+        Ok(view)
     }
 }

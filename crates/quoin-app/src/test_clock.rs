@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::auth::{Action, Principal};
 use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
+use crate::events::emit;
 use crate::model::{AccountError, AdvanceResult, AdvanceTestClock, SetTestClock, TestClock};
 use crate::{App, Mode};
 
@@ -40,8 +41,19 @@ impl App {
     pub async fn set_test_clock(&self, p: &Principal, input: SetTestClock) -> AppResult<TestClock> {
         self.require_test_clock(p)?;
         let mut tx = self.store.begin().await?;
-        tx.set_tenant_clock(&p.tenant_id, Some(to_us(input.now)))
-            .await?;
+        let at = to_us(input.now);
+        tx.set_tenant_clock(&p.tenant_id, Some(at)).await?;
+        let event = serde_json::json!({"mode": "test", "now": input.now});
+        emit(
+            &mut tx,
+            &p.tenant_id,
+            "test_clock.set",
+            "tenant",
+            &p.tenant_id,
+            &event,
+            at,
+        )
+        .await?;
         tx.commit().await?;
         self.get_test_clock(p).await
     }
@@ -51,6 +63,18 @@ impl App {
         self.require_test_clock(p)?;
         let mut tx = self.store.begin().await?;
         tx.set_tenant_clock(&p.tenant_id, None).await?;
+        let now = self.clock.now();
+        let event = serde_json::json!({"mode": "system", "now": now});
+        emit(
+            &mut tx,
+            &p.tenant_id,
+            "test_clock.cleared",
+            "tenant",
+            &p.tenant_id,
+            &event,
+            to_us(now),
+        )
+        .await?;
         tx.commit().await?;
         self.get_test_clock(p).await
     }
@@ -125,6 +149,20 @@ impl App {
                 }
             }
         }
+        let mut tx = self.store.begin().await?;
+        let event =
+            serde_json::json!({"from": current.now, "to": target, "invoices": invoices.len()});
+        emit(
+            &mut tx,
+            &p.tenant_id,
+            "test_clock.advanced",
+            "tenant",
+            &p.tenant_id,
+            &event,
+            to_us(target),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(AdvanceResult {
             clock: TestClock {
                 mode: "test".into(),

@@ -640,6 +640,32 @@ async fn outbox_records_each_change(db: TestStore) {
     let after = events["next_after"].as_i64().unwrap();
     let rest = api.get(&format!("/v1/events?after={after}")).await.body;
     assert_eq!(rest["data"], json!([]));
+    // Keys and clocks are state changes too; a key's event never carries its secret.
+    let issued = api
+        .post_ok(
+            "/v1/api-keys",
+            json!({"name": "ci", "role": "billing"}),
+            201,
+        )
+        .await;
+    api.post_ok(
+        "/v1/test-clock",
+        json!({"now": "2024-06-01T00:00:00Z"}),
+        200,
+    )
+    .await;
+    let more = api.get(&format!("/v1/events?after={after}")).await.body;
+    let topics: Vec<&str> = more["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["api_key.created", "test_clock.set"]);
+    assert_eq!(more["data"][0]["payload"]["id"], issued["id"]);
+    assert!(!more["data"][0]["payload"]
+        .to_string()
+        .contains(issued["key"].as_str().unwrap()));
     api.cleanup().await;
 }
 

@@ -164,6 +164,35 @@ async fn accounts_round_trip_and_filters(store: &Store) {
     );
     tx.commit().await.unwrap();
 
+    // The name search is literal: LIKE wildcards in it match only themselves.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(&account("ten_a", "acc_4", "50% Off_Shop", "business"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    for (q, want) in [
+        ("50%", vec!["acc_4"]),
+        ("_", vec!["acc_4"]),
+        ("%", vec!["acc_4"]),
+        ("a%c", vec![]),
+    ] {
+        let f = AccountFilter {
+            name_contains: Some(q.into()),
+            ..Default::default()
+        };
+        let ids: Vec<String> = tx
+            .list_accounts("ten_a", &f, None, 10)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids, want, "search {q:?}");
+    }
+    tx.commit().await.unwrap();
+
     // BAN is unique per tenant.
     let mut tx = store.begin().await.unwrap();
     let mut dup = account("ten_a", "acc_9", "Dup", "person");

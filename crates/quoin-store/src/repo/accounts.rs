@@ -68,12 +68,17 @@ impl Tx {
                    AND ($4 IS NULL OR parent_id = $4) \
                    AND ($5 IS NULL OR bill_to_id = $5) \
                    AND ($6 IS NULL OR external_id = $6) \
-                   AND ($7 IS NULL OR LOWER(name) LIKE $7) \
+                   AND ($7 IS NULL OR LOWER(name) LIKE $7 ESCAPE '\\') \
                    ORDER BY id LIMIT $8";
-        let pattern = filter
-            .name_contains
-            .as_ref()
-            .map(|q| format!("%{}%", q.to_lowercase()));
+        let pattern = filter.name_contains.as_ref().map(|q| {
+            // The search text is literal: escape LIKE's wildcards.
+            let escaped = q
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let rows: Vec<AccountRow> = on_tx!(self, |c| sqlx::query_as(sql)
             .bind(tenant)
             .bind(after)
