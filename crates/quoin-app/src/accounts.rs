@@ -173,6 +173,13 @@ fn proration_code(p: ProrationCode) -> &'static str {
     }
 }
 
+/// Loads an account for a read-modify-write (row-locked on PostgreSQL) or answers 404.
+pub(crate) async fn lock_account(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<AccountRow> {
+    tx.lock_account(tenant, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("account", id))
+}
+
 /// Loads an account of the caller's tenant or answers 404.
 pub(crate) async fn load_account(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<AccountRow> {
     tx.get_account(tenant, id)
@@ -341,7 +348,7 @@ impl App {
         p.require(Action::WriteAccounts)?;
         let tenant = p.tenant_id.as_str();
         let mut tx = self.store.begin().await?;
-        let mut row = load_account(&mut tx, tenant, id).await?;
+        let mut row = lock_account(&mut tx, tenant, id).await?;
         if let Some(name) = &input.name {
             row.name = validate::text("name", name, 200)?;
         }

@@ -15,7 +15,7 @@ use quoin_store::repo::InvoiceFilter;
 use quoin_store::rows::{AccountRow, InvoiceLineRow, InvoiceRow, PriceRow, ProductRow};
 use quoin_store::Tx;
 
-use crate::accounts::load_account;
+use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
@@ -286,7 +286,7 @@ impl App {
     ) -> AppResult<BillResult> {
         p.require(Action::Bill)?;
         let mut tx = self.store.begin().await?;
-        let account = load_account(&mut tx, &p.tenant_id, account_id).await?;
+        let account = lock_account(&mut tx, &p.tenant_id, account_id).await?;
         if account.bill_to_id != account.id {
             return Err(AppError::Invalid {
                 code: "not_bill_to_account",
@@ -338,7 +338,7 @@ impl App {
         for payer in payers {
             let result = async {
                 let mut tx = self.store.begin().await?;
-                let account = load_account(&mut tx, tenant, &payer).await?;
+                let account = lock_account(&mut tx, tenant, &payer).await?;
                 let today = account_today(&account, now)?;
                 let created = self
                     .bill_in_tx(&mut tx, &account, today, true, to_us(now))

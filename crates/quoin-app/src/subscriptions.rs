@@ -60,7 +60,7 @@ impl App {
                 AppError::invalid("price_id", format!("no price `{}`", input.price_id))
             })?;
         let payer = tx
-            .get_account(tenant, &account.bill_to_id)
+            .lock_account(tenant, &account.bill_to_id)
             .await?
             .ok_or_else(|| {
                 AppError::Internal(format!("bill-to account of {} is missing", account.id))

@@ -46,6 +46,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Reads an account and holds a row lock on it until the transaction ends, so
+    /// read-modify-write use cases (updates, the first subscription setting the bill cycle
+    /// day, a billing run) on PostgreSQL serialise per account. SQLite has one writer
+    /// already, so it reads plainly.
+    pub async fn lock_account(&mut self, tenant: &str, id: &str) -> Result<Option<AccountRow>> {
+        match self {
+            Tx::Postgres(t) => Ok(sqlx::query_as(
+                "SELECT * FROM accounts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            )
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut **t)
+            .await?),
+            Tx::Sqlite(_) => self.get_account(tenant, id).await,
+        }
+    }
+
     pub async fn get_account(&mut self, tenant: &str, id: &str) -> Result<Option<AccountRow>> {
         let sql = "SELECT * FROM accounts WHERE tenant_id = $1 AND id = $2";
         Ok(on_tx!(self, |c| sqlx::query_as(sql)
