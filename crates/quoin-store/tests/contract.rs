@@ -37,6 +37,7 @@ contract_cases!(
     outbox_events_commit_with_the_change,
     idempotency_claims_once,
     catalog_entries_upsert_by_code,
+    outbox_ids_become_visible_in_commit_order,
 );
 
 async fn tenant(store: &Store, id: &str) {
@@ -610,4 +611,40 @@ async fn catalog_entries_upsert_by_code(store: &Store) {
         "Broadband"
     );
     assert!(tx.list_categories("ten_b").await.unwrap().is_empty());
+}
+
+async fn outbox_ids_become_visible_in_commit_order(store: &Store) {
+    tenant(store, "ten_a").await;
+    let event = |id: &'static str| NewEvent {
+        tenant_id: "ten_a",
+        topic: "account.updated",
+        aggregate_type: "account",
+        aggregate_id: id,
+        payload: "{}".into(),
+        at_us: 1,
+    };
+    let mut first = store.begin().await.unwrap();
+    first.record_event(&event("first")).await.unwrap();
+    // A second writer cannot slip an event (with a later id) in ahead of the first commit.
+    let other = store.clone();
+    let second = tokio::spawn(async move {
+        let mut tx = other.begin().await.unwrap();
+        tx.record_event(&event("second")).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut r = store.read().await.unwrap();
+    assert!(r.list_events("ten_a", 0, 10).await.unwrap().is_empty());
+    r.commit().await.unwrap();
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    let mut r = store.read().await.unwrap();
+    let seen: Vec<String> = r
+        .list_events("ten_a", 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.aggregate_id)
+        .collect();
+    assert_eq!(seen, ["first", "second"]);
 }

@@ -17,6 +17,16 @@ pub struct NewEvent<'a> {
 
 impl Tx {
     pub async fn record_event(&mut self, e: &NewEvent<'_>) -> Result<()> {
+        // On PostgreSQL an identity value is taken at insert but seen at commit, so a reader
+        // paging by id could pass over a slower transaction's event for good. Holding a
+        // per-tenant lock from the insert to the commit makes ids visible in order.
+        // (SQLite has a single writer, so its ids are always in commit order.)
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(e.tenant_id)
+                .execute(&mut **t)
+                .await?;
+        }
         let sql = "INSERT INTO outbox (tenant_id, topic, aggregate_type, aggregate_id, payload, created_at_us) \
                    VALUES ($1, $2, $3, $4, $5, $6)";
         on_tx!(self, |c| sqlx::query(sql)
