@@ -5,4 +5,4 @@ pub mod format;
 mod products;
 pub mod spec;
 
-pub use products::{CatalogEntry, CatalogEntryKind, ImportCounts, ImportReport};
+pub use products::{CatalogEntry, CatalogEntryKind, CatalogStamps, ImportCounts, ImportReport};

@@ -1041,6 +1041,49 @@ impl App {
     }
 }
 
+/// When each catalog entity last changed (microseconds since the epoch), for facades such
+/// as TMF620 that show `lastUpdate`: products and categories by their update time, price
+/// versions by their creation (a version never changes).
+#[derive(Debug, Clone, Default)]
+pub struct CatalogStamps {
+    /// product id → updated at
+    pub products: HashMap<String, i64>,
+    /// price (version) id → created at
+    pub prices: HashMap<String, i64>,
+    /// category code → updated at
+    pub categories: HashMap<String, i64>,
+}
+
+impl App {
+    pub async fn catalog_stamps(&self, p: &Principal) -> AppResult<CatalogStamps> {
+        p.require(Action::Read)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.read().await?;
+        let stamps = CatalogStamps {
+            products: tx
+                .all_products(tenant)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.updated_at_us))
+                .collect(),
+            prices: tx
+                .all_prices(tenant)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.created_at_us))
+                .collect(),
+            categories: tx
+                .list_categories(tenant)
+                .await?
+                .into_iter()
+                .map(|r| (r.code, r.updated_at_us))
+                .collect(),
+        };
+        tx.commit().await?;
+        Ok(stamps)
+    }
+}
+
 /// One entry of the catalog's reference lists.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CatalogEntry {

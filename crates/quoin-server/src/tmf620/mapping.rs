@@ -126,10 +126,7 @@ fn number(decimal: &str) -> Option<Value> {
         .map(Value::Number)
 }
 
-/// When each entity last changed (microseconds), which the app's views do not carry.
-///
-/// Read-only and tenant-scoped; callers fetch the entities through the app first, so the
-/// caller is already authorized. Goes once the app exposes `updated_at` on its views.
+/// When each entity last changed (microseconds), from the app's catalog stamps.
 #[derive(Debug, Default)]
 pub struct Stamps {
     products: HashMap<String, i64>,
@@ -139,31 +136,11 @@ pub struct Stamps {
 
 impl Stamps {
     pub async fn load(app: &App, p: &Principal) -> AppResult<Stamps> {
-        let tenant = p.tenant_id.as_str();
-        let mut tx = app.store().read().await?;
-        let products = tx
-            .all_products(tenant)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.updated_at_us))
-            .collect();
-        let prices = tx
-            .all_prices(tenant)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.created_at_us))
-            .collect();
-        let categories = tx
-            .list_categories(tenant)
-            .await?
-            .into_iter()
-            .map(|r| (r.code, r.updated_at_us))
-            .collect();
-        tx.commit().await?;
+        let s = app.catalog_stamps(p).await?;
         Ok(Stamps {
-            products,
-            prices,
-            categories,
+            products: s.products,
+            prices: s.prices,
+            categories: s.categories,
         })
     }
 
