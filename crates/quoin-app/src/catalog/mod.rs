@@ -1,8 +1,13 @@
 //! The product catalog: one master for quoting, ordering, billing and the portal.
 
 pub mod check;
+mod document;
+mod entries;
 pub mod format;
 mod products;
 pub mod spec;
+mod stored;
 
-pub use products::{CatalogEntry, CatalogEntryKind, CatalogStamps, ImportCounts, ImportReport};
+pub use document::{ImportCounts, ImportReport};
+pub use entries::{CatalogEntry, CatalogEntryKind};
+pub use products::CatalogStamps;
