@@ -262,7 +262,7 @@ impl App {
                 bt.clone()
             }
         };
-        let now = to_us(self.tenant_now(&mut tx, tenant).await?);
+        let now = to_us(self.now_of(&tenant_row));
         let contacts = input
             .contacts
             .iter()

@@ -19,6 +19,7 @@ mod validate;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use quoin_store::rows::TenantRow;
 use quoin_store::{Store, Tx};
 
 pub use auth::{Action, Principal, Role};
@@ -59,12 +60,15 @@ impl App {
             .get_tenant(tenant)
             .await?
             .ok_or_else(|| AppError::not_found("tenant", tenant))?;
+        Ok(self.now_of(&row))
+    }
+
+    /// The current instant of an already loaded tenant.
+    pub(crate) fn now_of(&self, tenant: &TenantRow) -> Timestamp {
         // Production always runs on real time, even for a tenant left on a test clock.
-        Ok(
-            match (self.mode, row.clock_mode.as_str(), row.test_now_us) {
-                (Mode::Development, "test", Some(us)) => clock::from_us(us),
-                _ => self.clock.now(),
-            },
-        )
+        match (self.mode, tenant.clock_mode.as_str(), tenant.test_now_us) {
+            (Mode::Development, "test", Some(us)) => clock::from_us(us),
+            _ => self.clock.now(),
+        }
     }
 }

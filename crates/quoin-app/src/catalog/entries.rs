@@ -4,6 +4,7 @@
 use quoin_store::repo::CatalogTable;
 
 use super::spec::*;
+use super::stored::relative_to;
 use crate::auth::{Action, Principal};
 use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
@@ -56,14 +57,7 @@ impl App {
             CatalogEntry::Category(c) => doc.categories.push(c),
         }
         match self.import_catalog(p, doc, false).await {
-            Err(AppError::InvalidMany { errors, .. }) => Err(AppError::InvalidMany {
-                code: "invalid_field",
-                errors: errors
-                    .into_iter()
-                    .map(|(f, m)| (f.strip_prefix(list).unwrap_or(&f).to_string(), m))
-                    .collect(),
-            }),
-            Err(e) => Err(e),
+            Err(e) => Err(relative_to(e, list)),
             Ok(_) => self.get_catalog_entry(p, kind, code).await,
         }
     }

@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use quoin_store::rows::PriceRow;
-
 use super::spec::*;
 use crate::auth::{Action, Principal};
 use crate::clock::to_us;
@@ -260,19 +258,10 @@ impl App {
             products: vec![spec],
             ..Default::default()
         };
-        let checked =
-            self.checked(&mut tx, tenant, &doc)
-                .await
-                .map_err(|e| match single_product(e) {
-                    AppError::InvalidMany { code, errors } => AppError::InvalidMany {
-                        code,
-                        errors: errors
-                            .into_iter()
-                            .map(|(f, m)| (f.replacen(&format!("prices[{index}]."), "", 1), m))
-                            .collect(),
-                    },
-                    other => other,
-                })?;
+        let checked = self
+            .checked(&mut tx, tenant, &doc)
+            .await
+            .map_err(|e| relative_to(single_product(e), &format!("prices[{index}].")))?;
         let now = to_us(self.tenant_now(&mut tx, tenant).await?);
         let mut report = ImportReport::default();
         Writer {
@@ -323,14 +312,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let rows = tx.all_prices(&p.tenant_id).await?;
         tx.commit().await?;
-        let mut latest: Vec<PriceRow> = Vec::new();
-        for r in rows {
-            match latest.last_mut() {
-                Some(last) if last.product_id == r.product_id && last.code == r.code => *last = r,
-                _ => latest.push(r),
-            }
-        }
-        latest.iter().map(price_view).collect()
+        latest_versions(rows).iter().map(price_view).collect()
     }
 }
 

@@ -37,18 +37,24 @@ pub(crate) fn invalid_catalog(errors: Vec<FieldError>) -> AppError {
     }
 }
 
-/// Errors about the one product of a document, with paths relative to the product.
-pub(super) fn single_product(e: AppError) -> AppError {
+/// Validation errors of a document made for one entry, with paths relative to `prefix`
+/// (the entry's place in the document) and the per-resource code `invalid_field`.
+pub(super) fn relative_to(e: AppError, prefix: &str) -> AppError {
     match e {
         AppError::InvalidMany { errors, .. } => AppError::InvalidMany {
             code: "invalid_field",
             errors: errors
                 .into_iter()
-                .map(|(f, m)| (f.strip_prefix("products[0].").unwrap_or(&f).to_string(), m))
+                .map(|(f, m)| (f.strip_prefix(prefix).unwrap_or(&f).to_string(), m))
                 .collect(),
         },
         other => other,
     }
+}
+
+/// Errors about the one product of a document, with paths relative to the product.
+pub(super) fn single_product(e: AppError) -> AppError {
+    relative_to(e, "products[0].")
 }
 
 pub(super) fn lifecycle(code: LifecycleCode) -> Lifecycle {
@@ -89,7 +95,7 @@ pub(super) fn latest_versions(rows: Vec<PriceRow>) -> Vec<PriceRow> {
     let mut latest: Vec<PriceRow> = Vec::new();
     for r in rows {
         match latest.last_mut() {
-            Some(last) if last.code == r.code => {
+            Some(last) if last.product_id == r.product_id && last.code == r.code => {
                 if r.version > last.version {
                     *last = r;
                 }
