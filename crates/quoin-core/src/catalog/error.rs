@@ -1,65 +1,16 @@
 //! Validation errors of catalog definitions: every problem at once, each at a path.
 //!
-//! Same shape as [`crate::rating::ValidationErrors`] (`path: message`), but catalog paths
-//! nest (`products[3].add_ons[0].code`), which `FieldPath`'s public constructors cannot
-//! build, and the catalog needs problem kinds that rating's closed `Problem` lacks. Rating's
-//! value problems are wrapped rather than copied, so shared rules read the same.
+//! Paths and error lists are rating's (`FieldPath`, `ErrorList`); the catalog has its own
+//! problem kinds, and wraps rating's value problems so shared rules read the same.
 
-use std::fmt;
-
-use crate::rating::{FieldPath, PathSegment, Problem};
+use crate::rating::{ErrorList, FieldPath, Problem};
 
 use super::phases::PhaseKind;
 use super::structure::ProductKind;
 
-/// Where a problem sits in a catalog definition, e.g. `tasks[2].depends_on[0]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CatalogPath(Vec<PathSegment>);
-
-impl CatalogPath {
-    pub fn field(name: &'static str) -> Self {
-        Self(vec![PathSegment::Field(name)])
-    }
-
-    /// `list[index].name`, the shape of most per-element problems.
-    pub fn element(list: &'static str, index: usize, name: &'static str) -> Self {
-        Self::field(list).index(index).child(name)
-    }
-
-    pub fn index(mut self, index: usize) -> Self {
-        self.0.push(PathSegment::Index(index));
-        self
-    }
-
-    pub fn child(mut self, name: &'static str) -> Self {
-        self.0.push(PathSegment::Field(name));
-        self
-    }
-
-    /// Appends a rating path, so a price model's problems can be reported inside the
-    /// catalog entry that holds it (`prices[0].model.tiers[1].up_to`).
-    pub fn join(mut self, rest: &FieldPath) -> Self {
-        self.0.extend_from_slice(rest.segments());
-        self
-    }
-
-    pub fn segments(&self) -> &[PathSegment] {
-        &self.0
-    }
-}
-
-impl fmt::Display for CatalogPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, segment) in self.0.iter().enumerate() {
-            match segment {
-                PathSegment::Field(name) if i == 0 => f.write_str(name)?,
-                PathSegment::Field(name) => write!(f, ".{name}")?,
-                PathSegment::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+/// Where a problem sits in a catalog definition, e.g. `tasks[2].depends_on[0]`: the same
+/// path type as rating's, so a price model's problems nest inside a catalog entry.
+pub type CatalogPath = FieldPath;
 
 /// What is wrong at one path; the message reads after `path: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,29 +66,8 @@ pub struct CatalogError {
     pub problem: CatalogProblem,
 }
 
-/// Every problem found, in field order, so an editor can show them all at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogErrors(pub Vec<CatalogError>);
-
-impl CatalogErrors {
-    pub fn iter(&self) -> impl Iterator<Item = &CatalogError> {
-        self.0.iter()
-    }
-}
-
-impl fmt::Display for CatalogErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for CatalogErrors {}
+/// Every problem found in a catalog definition.
+pub type CatalogErrors = ErrorList<CatalogError>;
 
 /// Collects problems while a validator walks a definition.
 #[derive(Debug, Default)]
@@ -161,7 +91,7 @@ impl Problems {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(CatalogErrors(self.0))
+            Err(ErrorList(self.0))
         }
     }
 }

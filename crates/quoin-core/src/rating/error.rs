@@ -59,6 +59,18 @@ impl FieldPath {
         self
     }
 
+    pub fn child(mut self, name: &'static str) -> Self {
+        self.0.push(PathSegment::Field(name));
+        self
+    }
+
+    /// Appends another path, so a nested definition's problems can be reported inside the
+    /// entry that holds it (`prices[0].model.tiers[1].up_to`).
+    pub fn join(mut self, rest: &FieldPath) -> Self {
+        self.0.extend_from_slice(rest.segments());
+        self
+    }
+
     pub fn segments(&self) -> &[PathSegment] {
         &self.0
     }
@@ -114,17 +126,17 @@ pub struct ValidationError {
     pub problem: Problem,
 }
 
-/// Every problem found in a model, in field order, so a catalog can report them at once.
+/// Every problem found, in field order, so an editor can show them all at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationErrors(pub Vec<ValidationError>);
+pub struct ErrorList<E>(pub Vec<E>);
 
-impl ValidationErrors {
-    pub fn iter(&self) -> impl Iterator<Item = &ValidationError> {
+impl<E> ErrorList<E> {
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.0.iter()
     }
 }
 
-impl fmt::Display for ValidationErrors {
+impl<E: fmt::Display> fmt::Display for ErrorList<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, e) in self.0.iter().enumerate() {
             if i > 0 {
@@ -136,7 +148,10 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
-impl std::error::Error for ValidationErrors {}
+impl<E: fmt::Display + fmt::Debug> std::error::Error for ErrorList<E> {}
+
+/// Every problem found in a price model.
+pub type ValidationErrors = ErrorList<ValidationError>;
 
 /// Collects problems while a validator walks a model.
 #[derive(Debug, Default)]
@@ -169,7 +184,7 @@ impl Problems {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(ValidationErrors(self.0))
+            Err(ErrorList(self.0))
         }
     }
 }

@@ -23,7 +23,9 @@ pub use aggregation::{
 };
 pub use breakdown::{LineKind, Rating, RatingLine};
 pub use capacity::{Capacity, CapacityTier, Step};
-pub use error::{FieldPath, PathSegment, Problem, RatingError, ValidationError, ValidationErrors};
+pub use error::{
+    ErrorList, FieldPath, PathSegment, Problem, RatingError, ValidationError, ValidationErrors,
+};
 pub use model::PriceModel;
 pub use price::Price;
 pub use tiers::{PercentTier, Tier};

@@ -10,7 +10,7 @@ use quoin_core::catalog::{
     ProductKind, ProductNode, TaskTemplate, TermTemplate, WorkOrderTemplate,
 };
 use quoin_core::money::Currency;
-use quoin_core::rating::{PathSegment, Price};
+use quoin_core::rating::{ErrorList, PathSegment, Price};
 use rust_decimal::Decimal;
 
 use super::spec::*;
@@ -586,7 +586,7 @@ fn check_structure(
         components: vec![],
     }));
     if let Err(errors) = validate_structure(&nodes) {
-        let own = CatalogErrors(
+        let own = ErrorList(
             errors
                 .0
                 .into_iter()
