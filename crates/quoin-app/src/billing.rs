@@ -39,8 +39,8 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
         .map(|l| {
             Ok(InvoiceLine {
                 id: l.id.clone(),
-                subscription_id: l.subscription_id.clone(),
-                price_id: l.price_id.clone(),
+                subscription_id: l.subscription_id.clone().unwrap_or_default(),
+                price_id: l.price_id.clone().unwrap_or_default(),
                 description: l.description.clone(),
                 period_start: parse_date(&l.period_start, "period_start")?,
                 period_end: parse_date(&l.period_end, "period_end")?,
@@ -182,6 +182,9 @@ impl App {
                 total_minor: draft.total.minor(),
                 created_at_us: now_us,
                 finalized_at_us: None,
+                subtotal_minor: draft.total.minor(),
+                discount_minor: 0,
+                tax_minor: 0,
             };
             tx.insert_invoice(&inv).await?;
             let mut lines = Vec::with_capacity(draft.lines.len());
@@ -192,16 +195,24 @@ impl App {
                     tenant_id: tenant.to_string(),
                     invoice_id: inv.id.clone(),
                     position: i64::try_from(pos).map_err(internal)?,
-                    subscription_id: sub.id.clone(),
-                    price_id: sub.price_id.clone(),
+                    kind: "recurring".into(),
+                    subscription_id: Some(sub.id.clone()),
+                    item_id: None,
+                    price_id: Some(sub.price_id.clone()),
                     description: products[&sub.product_id].name.clone(),
                     period_start: l.service.start.to_string(),
                     period_end: l.service.end.to_string(),
                     quantity: l.quantity.to_string(),
                     unit_amount: l.unit_amount.to_string(),
+                    full_start: Some(l.full.start.to_string()),
+                    full_end: Some(l.full.end.to_string()),
                     proration_num: l.factor.numerator(),
                     proration_den: l.factor.denominator(),
                     amount_minor: l.amount.minor(),
+                    repairs_line_id: None,
+                    discount_minor: 0,
+                    tax_minor: 0,
+                    detail: "{}".into(),
                 };
                 tx.insert_invoice_line(&row).await.map_err(|e| {
                     if e.is_unique_violation() {
@@ -331,7 +342,7 @@ impl App {
         now: Timestamp,
     ) -> AppResult<(Vec<Invoice>, Vec<AccountError>)> {
         let mut tx = self.store.read().await?;
-        let payers = tx.bill_to_accounts_with_subscriptions(tenant).await?;
+        let payers = tx.bill_to_accounts_page(tenant, None, i64::MAX).await?;
         tx.commit().await?;
         let mut invoices = Vec::new();
         let mut errors = Vec::new();

@@ -182,6 +182,19 @@ impl App {
             status: "active".into(),
             billed_through: None,
             created_at_us: now,
+            external_id: None,
+            parent_id: None,
+            location_id: None,
+            end_date: None,
+            term_code: None,
+            term_start: None,
+            term_end: None,
+            end_of_term: None,
+            coterminate: 0,
+            operational_status: None,
+            version: 1,
+            reconcile_from: None,
+            updated_at_us: now,
         };
         tx.insert_subscription(&row).await?;
         let view = subscription_view(&row)?;

@@ -120,6 +120,65 @@ pub struct SubscriptionRow {
     /// End of the last billed service period (exclusive), if any.
     pub billed_through: Option<String>,
     pub created_at_us: i64,
+    pub external_id: Option<String>,
+    /// The base service of an add-on.
+    pub parent_id: Option<String>,
+    pub location_id: Option<String>,
+    /// Exclusive end of service once a disconnect is recorded.
+    pub end_date: Option<String>,
+    pub term_code: Option<String>,
+    pub term_start: Option<String>,
+    pub term_end: Option<String>,
+    pub end_of_term: Option<String>,
+    /// 1 when an add-on ends with its base service's term.
+    pub coterminate: i64,
+    pub operational_status: Option<String>,
+    pub version: i64,
+    /// Earliest date whose billing must be reconciled after a backdated operation.
+    pub reconcile_from: Option<String>,
+    pub updated_at_us: i64,
+}
+
+/// A logical item of a subscription; its prices over time are [`ItemSegmentRow`]s.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionItemRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    /// The key usage events name to reach this item (an "order number").
+    pub usage_key: Option<String>,
+    pub position: i64,
+    pub billed_through: Option<String>,
+    pub created_at_us: i64,
+}
+
+/// What an item is priced at from `start_date` to `end_date` (exclusive; open when None).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ItemSegmentRow {
+    pub tenant_id: String,
+    pub item_id: String,
+    pub subscription_id: String,
+    pub start_date: String,
+    pub end_date: Option<String>,
+    pub price_id: String,
+    pub quantity: String,
+    /// Negotiated unit amount replacing the price's.
+    pub unit_amount: Option<String>,
+    pub version: i64,
+}
+
+/// One operation in a subscription's history and the status it left.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionVersionRow {
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub version: i64,
+    pub operation: String,
+    pub effective_date: String,
+    pub status: String,
+    /// JSON: what the operation changed.
+    pub details: String,
+    pub created_at_us: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -137,6 +196,9 @@ pub struct InvoiceRow {
     pub total_minor: i64,
     pub created_at_us: i64,
     pub finalized_at_us: Option<i64>,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -145,16 +207,28 @@ pub struct InvoiceLineRow {
     pub tenant_id: String,
     pub invoice_id: String,
     pub position: i64,
-    pub subscription_id: String,
-    pub price_id: String,
+    /// recurring, one_time, usage, repair, early_termination, fee or adjustment.
+    pub kind: String,
+    pub subscription_id: Option<String>,
+    pub item_id: Option<String>,
+    pub price_id: Option<String>,
     pub description: String,
     pub period_start: String,
     pub period_end: String,
+    /// The whole period a partial line is prorated over.
+    pub full_start: Option<String>,
+    pub full_end: Option<String>,
     pub quantity: String,
     pub unit_amount: String,
     pub proration_num: i64,
     pub proration_den: i64,
     pub amount_minor: i64,
+    /// The charge line a repair line credits.
+    pub repairs_line_id: Option<String>,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
+    /// JSON explanation (tier breakdown, tax components, coupon).
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

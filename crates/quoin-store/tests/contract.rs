@@ -32,7 +32,7 @@ contract_cases!(
     cursor_pagination_visits_every_row_once,
     tenant_scope_hides_other_tenants,
     sequences_are_gapless_across_rollback,
-    invoice_period_is_billed_once,
+    invoice_lines_repairs_and_inventory,
     finalize_only_moves_drafts,
     outbox_events_commit_with_the_change,
     idempotency_claims_once,
@@ -321,10 +321,51 @@ async fn billing_fixture(store: &Store) {
         status: "active".into(),
         billed_through: None,
         created_at_us: 1,
+        external_id: Some("CRM-1".into()),
+        parent_id: None,
+        location_id: None,
+        end_date: None,
+        term_code: None,
+        term_start: None,
+        term_end: None,
+        end_of_term: None,
+        coterminate: 0,
+        operational_status: None,
+        version: 1,
+        reconcile_from: None,
+        updated_at_us: 1,
     })
     .await
     .unwrap();
+    tx.insert_subscription_item(&SubscriptionItemRow {
+        id: "itm_1".into(),
+        tenant_id: "ten_a".into(),
+        subscription_id: "sub_1".into(),
+        usage_key: Some("ORD-1".into()),
+        position: 0,
+        billed_through: None,
+        created_at_us: 1,
+    })
+    .await
+    .unwrap();
+    tx.insert_item_segment(&segment("2021-09-16", None))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
+}
+
+fn segment(start: &str, end: Option<&str>) -> ItemSegmentRow {
+    ItemSegmentRow {
+        tenant_id: "ten_a".into(),
+        item_id: "itm_1".into(),
+        subscription_id: "sub_1".into(),
+        start_date: start.into(),
+        end_date: end.map(Into::into),
+        price_id: "pri_1".into(),
+        quantity: "1".into(),
+        unit_amount: None,
+        version: 1,
+    }
 }
 
 fn invoice(id: &str, date: &str) -> InvoiceRow {
@@ -342,6 +383,9 @@ fn invoice(id: &str, date: &str) -> InvoiceRow {
         total_minor: 724,
         created_at_us: 2,
         finalized_at_us: None,
+        subtotal_minor: 724,
+        discount_minor: 0,
+        tax_minor: 0,
     }
 }
 
@@ -351,20 +395,28 @@ fn line(id: &str, invoice: &str, period_start: &str) -> InvoiceLineRow {
         tenant_id: "ten_a".into(),
         invoice_id: invoice.into(),
         position: 0,
-        subscription_id: "sub_1".into(),
-        price_id: "pri_1".into(),
+        kind: "recurring".into(),
+        subscription_id: Some("sub_1".into()),
+        item_id: Some("itm_1".into()),
+        price_id: Some("pri_1".into()),
         description: "Fiber 100".into(),
         period_start: period_start.into(),
         period_end: "2021-09-25".into(),
+        full_start: Some("2021-08-25".into()),
+        full_end: Some("2021-09-25".into()),
         quantity: "1".into(),
         unit_amount: "24.95".into(),
         proration_num: 9,
         proration_den: 31,
         amount_minor: 724,
+        repairs_line_id: None,
+        discount_minor: 0,
+        tax_minor: 0,
+        detail: "{}".into(),
     }
 }
 
-async fn invoice_period_is_billed_once(store: &Store) {
+async fn invoice_lines_repairs_and_inventory(store: &Store) {
     billing_fixture(store).await;
     let mut tx = store.begin().await.unwrap();
     tx.insert_invoice(&invoice("inv_1", "2021-09-16"))
@@ -378,18 +430,52 @@ async fn invoice_period_is_billed_once(store: &Store) {
         .unwrap();
     tx.commit().await.unwrap();
 
-    // A second invoice on the same date is allowed (a subscription added that day), but a
-    // second line for the same service period is refused, on any invoice.
+    // A period can be repaired (credited) and billed again after a plan change back; the
+    // lines reconciliation reads are the live ones of the subscription.
     let mut tx = store.begin().await.unwrap();
     tx.insert_invoice(&invoice("inv_3", "2021-09-16"))
         .await
         .unwrap();
-    let err = tx
-        .insert_invoice_line(&line("lin_2", "inv_3", "2021-09-16"))
+    let mut repair = line("lin_2", "inv_3", "2021-09-16");
+    repair.kind = "repair".into();
+    repair.amount_minor = -724;
+    repair.repairs_line_id = Some("lin_1".into());
+    tx.insert_invoice_line(&repair).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let live = tx
+        .subscription_lines_after("ten_a", "sub_1", "2021-09-20")
         .await
-        .unwrap_err();
-    assert!(err.is_unique_violation());
-    tx.rollback().await.unwrap();
+        .unwrap();
+    assert_eq!(live, vec![line("lin_1", "inv_1", "2021-09-16"), repair]);
+    assert!(tx
+        .subscription_lines_after("ten_a", "sub_1", "2021-09-25")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.last_finalized_invoice_date("ten_a", "sub_1")
+            .await
+            .unwrap(),
+        None
+    );
+    let item = tx
+        .item_by_usage_key("ten_a", "ORD-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.id, "itm_1");
+    let by_ext = tx
+        .subscription_by_external_id("ten_a", "CRM-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_ext.id, "sub_1");
+    assert_eq!(
+        tx.subscription_segments("ten_a", "sub_1").await.unwrap(),
+        vec![segment("2021-09-16", None)]
+    );
+    tx.commit().await.unwrap();
 
     let mut tx = store.read().await.unwrap();
     let sub = tx
@@ -405,7 +491,13 @@ async fn invoice_period_is_billed_once(store: &Store) {
         status: Some("draft".into()),
     };
     let page = tx.list_invoices("ten_a", &f, None, 10).await.unwrap();
-    assert_eq!(page.items, vec![invoice("inv_1", "2021-09-16")]);
+    assert_eq!(
+        page.items,
+        vec![
+            invoice("inv_1", "2021-09-16"),
+            invoice("inv_3", "2021-09-16")
+        ]
+    );
 }
 
 async fn finalize_only_moves_drafts(store: &Store) {

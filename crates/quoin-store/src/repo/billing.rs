@@ -1,7 +1,7 @@
-//! Subscriptions, invoices and invoice lines.
+//! Invoices and invoice lines.
 
 use super::{insert_row, Page};
-use crate::rows::{InvoiceLineRow, InvoiceRow, SubscriptionRow};
+use crate::rows::{InvoiceLineRow, InvoiceRow};
 use crate::{on_tx, Result, Tx};
 
 #[derive(Debug, Clone, Default)]
@@ -11,101 +11,6 @@ pub struct InvoiceFilter {
 }
 
 impl Tx {
-    pub async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()> {
-        on_tx!(self, |c| insert_row!(
-            &mut *c,
-            "subscriptions",
-            SubscriptionRow,
-            row,
-            [
-                id,
-                tenant_id,
-                account_id,
-                bill_to_id,
-                product_id,
-                price_id,
-                quantity,
-                start_date,
-                status,
-                billed_through,
-                created_at_us
-            ]
-        ));
-        Ok(())
-    }
-
-    pub async fn get_subscription(
-        &mut self,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<SubscriptionRow>> {
-        let sql = "SELECT * FROM subscriptions WHERE tenant_id = $1 AND id = $2";
-        Ok(on_tx!(self, |c| sqlx::query_as(sql)
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&mut *c)
-            .await?))
-    }
-
-    pub async fn list_subscriptions(
-        &mut self,
-        tenant: &str,
-        account: Option<&str>,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Page<SubscriptionRow>> {
-        let sql = "SELECT * FROM subscriptions WHERE tenant_id = $1 \
-                   AND ($2 IS NULL OR account_id = $2) AND ($3 IS NULL OR id > $3) \
-                   ORDER BY id LIMIT $4";
-        let rows: Vec<SubscriptionRow> = on_tx!(self, |c| sqlx::query_as(sql)
-            .bind(tenant)
-            .bind(account)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(&mut *c)
-            .await?);
-        Ok(Page::from_overfetch(rows, limit, |r| r.id.clone()))
-    }
-
-    /// Active subscriptions whose charges go to `bill_to`, oldest first.
-    pub async fn subscriptions_billed_to(
-        &mut self,
-        tenant: &str,
-        bill_to: &str,
-    ) -> Result<Vec<SubscriptionRow>> {
-        let sql = "SELECT * FROM subscriptions WHERE tenant_id = $1 AND bill_to_id = $2 \
-                   AND status = 'active' ORDER BY id";
-        Ok(on_tx!(self, |c| sqlx::query_as(sql)
-            .bind(tenant)
-            .bind(bill_to)
-            .fetch_all(&mut *c)
-            .await?))
-    }
-
-    /// Bill-to accounts with active subscriptions (the population of a billing run).
-    pub async fn bill_to_accounts_with_subscriptions(
-        &mut self,
-        tenant: &str,
-    ) -> Result<Vec<String>> {
-        let sql = "SELECT DISTINCT bill_to_id FROM subscriptions WHERE tenant_id = $1 \
-                   AND status = 'active' ORDER BY bill_to_id";
-        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
-            .bind(tenant)
-            .fetch_all(&mut *c)
-            .await?))
-    }
-
-    pub async fn set_billed_through(&mut self, tenant: &str, id: &str, date: &str) -> Result<()> {
-        let sql = "UPDATE subscriptions SET billed_through = $3 WHERE tenant_id = $1 AND id = $2";
-        on_tx!(self, |c| sqlx::query(sql)
-            .bind(tenant)
-            .bind(id)
-            .bind(date)
-            .execute(&mut *c)
-            .await?;);
-        Ok(())
-    }
-
     pub async fn insert_invoice(&mut self, row: &InvoiceRow) -> Result<()> {
         on_tx!(self, |c| insert_row!(
             &mut *c,
@@ -125,7 +30,10 @@ impl Tx {
                 period_end,
                 total_minor,
                 created_at_us,
-                finalized_at_us
+                finalized_at_us,
+                subtotal_minor,
+                discount_minor,
+                tax_minor
             ]
         ));
         Ok(())
@@ -142,16 +50,24 @@ impl Tx {
                 tenant_id,
                 invoice_id,
                 position,
+                kind,
                 subscription_id,
+                item_id,
                 price_id,
                 description,
                 period_start,
                 period_end,
+                full_start,
+                full_end,
                 quantity,
                 unit_amount,
                 proration_num,
                 proration_den,
-                amount_minor
+                amount_minor,
+                repairs_line_id,
+                discount_minor,
+                tax_minor,
+                detail
             ]
         ));
         Ok(())
@@ -219,5 +135,42 @@ impl Tx {
             .await?
             .rows_affected());
         Ok(n == 1)
+    }
+
+    /// Recurring and repair lines of a subscription's items whose service ends after
+    /// `after`: what reconciliation compares a changed timeline against.
+    pub async fn subscription_lines_after(
+        &mut self,
+        tenant: &str,
+        subscription: &str,
+        after: &str,
+    ) -> Result<Vec<InvoiceLineRow>> {
+        let sql = "SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+                   WHERE l.tenant_id = $1 AND l.subscription_id = $2 AND l.period_end > $3 \
+                   AND l.kind IN ('recurring', 'repair') AND i.status <> 'void' \
+                   ORDER BY l.period_start, l.id";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(subscription)
+            .bind(after)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// The latest invoice date of a finalized (or settled) invoice billing the subscription:
+    /// operations may not be dated before it.
+    pub async fn last_finalized_invoice_date(
+        &mut self,
+        tenant: &str,
+        subscription: &str,
+    ) -> Result<Option<String>> {
+        let sql = "SELECT MAX(i.invoice_date) FROM invoices i JOIN invoice_lines l \
+                   ON l.invoice_id = i.id WHERE l.tenant_id = $1 AND l.subscription_id = $2 \
+                   AND i.status NOT IN ('draft', 'void')";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(subscription)
+            .fetch_one(&mut *c)
+            .await?))
     }
 }

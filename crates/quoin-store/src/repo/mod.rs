@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 pub mod outbox;
+pub mod subscriptions;
 mod tenancy;
 
 /// One page of a cursor-paginated list: `next_cursor` is the last id when more remain.
@@ -52,6 +53,9 @@ pub const TENANT_TABLES: &[&str] = &[
     "products",
     "prices",
     "subscriptions",
+    "subscription_items",
+    "subscription_item_segments",
+    "subscription_versions",
     "invoices",
     "invoice_lines",
     "outbox",

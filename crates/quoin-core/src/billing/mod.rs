@@ -1,15 +1,22 @@
 //! Invoice computation for recurring charges: which service periods are due on a date,
-//! prorated and grouped into one invoice per bill-to account and invoice date.
+//! prorated, reconciled against what is already invoiced after a change, and grouped into
+//! one invoice per bill-to account and invoice date.
 //!
 //! Pure: the caller passes the items, the account's billing terms and "today" (a date in
 //! the account's time zone) and persists the drafts; `billed_through` makes it resumable.
+
+mod items;
+mod spans;
+
+pub use items::{bill_item, BilledLine, ItemBilling, ItemTimeline, LineKind, Proposal, Segment};
+pub use spans::Spans;
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::calendar::{
-    Alignment, BillCycleDay, BillingPeriod, CalendarError, ChargePeriod, Cycle, Period,
-    ProrationConvention, ProrationFactor,
+    Alignment, BillCycleDay, BillingPeriod, CalendarError, Period, ProrationConvention,
+    ProrationFactor,
 };
 use crate::money::{Currency, Money, MoneyError};
 
@@ -95,6 +102,9 @@ pub struct RecurringItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftLine {
     pub key: usize,
+    pub kind: LineKind,
+    /// The caller's handle of the price version.
+    pub price: usize,
     pub service: Period,
     pub full: Period,
     pub factor: ProrationFactor,
@@ -121,74 +131,67 @@ impl DraftInvoice {
     }
 }
 
-/// The cycle an item follows under the account's terms.
-pub fn item_cycle(terms: &BillingTerms, item: &RecurringItem) -> Cycle {
-    Cycle::for_alignment(
-        terms.alignment,
-        item.period,
-        terms.bill_cycle_day,
-        item.start,
-    )
-}
-
-/// Prices one service period of an item.
-pub fn price_period(
-    terms: &BillingTerms,
-    item: &RecurringItem,
-    cycle: &Cycle,
-    period: ChargePeriod,
-) -> Result<DraftLine, BillingError> {
-    let factor = cycle.proration(period.service, period.full, terms.convention)?;
-    let full_amount = item
-        .unit_amount
-        .checked_mul(item.quantity)
-        .ok_or(MoneyError::Overflow)?;
-    let prorated = factor.apply(full_amount).ok_or(MoneyError::Overflow)?;
-    let amount = Money::from_decimal(prorated, terms.currency)?;
-    Ok(DraftLine {
-        key: item.key,
-        service: period.service,
-        full: period.full,
-        factor,
-        quantity: item.quantity,
-        unit_amount: item.unit_amount,
-        amount,
-    })
-}
-
-/// Every invoice that is due by `today` and not yet billed, oldest first. Lines due on the
-/// same date share one invoice; within an invoice lines keep the items' order.
+/// Every invoice that is due by `today` and not yet billed, oldest first, for items that
+/// never changed. Lines due on the same date share one invoice; within an invoice lines
+/// keep the items' order.
 pub fn due_invoices(
     terms: &BillingTerms,
     items: &[RecurringItem],
     today: Date,
 ) -> Result<Vec<DraftInvoice>, BillingError> {
-    let mut lines: Vec<(Date, DraftLine)> = Vec::new();
+    let mut proposals = Vec::new();
     for item in items {
-        if item.currency != terms.currency {
+        let timeline = ItemTimeline {
+            key: item.key,
+            currency: item.currency,
+            anchor: item.start,
+            segments: vec![Segment {
+                start: item.start,
+                end: None,
+                price: item.key,
+                unit_amount: item.unit_amount,
+                quantity: item.quantity,
+                period: item.period,
+                timing: item.timing,
+                alignment: terms.alignment,
+            }],
+            billed_through: item.billed_through.map(|b| b.max(item.start)),
+            reconcile_from: None,
+        };
+        proposals.extend(bill_item(terms, &timeline, &[], today)?.proposals);
+    }
+    group_by_date(terms.currency, proposals)
+}
+
+/// Groups proposals into one draft invoice per invoice date, oldest first; within a date,
+/// lines keep their order.
+pub fn group_by_date(
+    currency: Currency,
+    mut proposals: Vec<Proposal>,
+) -> Result<Vec<DraftInvoice>, BillingError> {
+    // Stable sort keeps item order within a date.
+    proposals.sort_by_key(|p| p.invoice_date);
+    let mut invoices: Vec<DraftInvoice> = Vec::new();
+    for p in proposals {
+        if p.amount.currency() != currency {
             return Err(BillingError::CurrencyMismatch {
-                key: item.key,
-                item: item.currency,
-                account: terms.currency,
+                key: p.key,
+                item: p.amount.currency(),
+                account: currency,
             });
         }
-        let cycle = item_cycle(terms, item);
-        let from = item.billed_through.unwrap_or(item.start).max(item.start);
-        for (n, period) in cycle.charge_periods(from).enumerate() {
-            let date = item.timing.invoice_date(period.service);
-            if date > today {
-                break;
-            }
-            if n >= MAX_PERIODS_PER_RUN {
-                return Err(BillingError::TooManyPeriods { key: item.key });
-            }
-            lines.push((date, price_period(terms, item, &cycle, period)?));
-        }
-    }
-    // Stable sort keeps item order within a date.
-    lines.sort_by_key(|(date, _)| *date);
-    let mut invoices: Vec<DraftInvoice> = Vec::new();
-    for (date, line) in lines {
+        let date = p.invoice_date;
+        let line = DraftLine {
+            key: p.key,
+            kind: p.kind,
+            price: p.price,
+            service: p.service,
+            full: p.full,
+            factor: p.factor,
+            quantity: p.quantity,
+            unit_amount: p.unit_amount,
+            amount: p.amount,
+        };
         match invoices.last_mut() {
             Some(inv) if inv.invoice_date == date => {
                 inv.total = inv.total.checked_add(line.amount)?;
