@@ -569,3 +569,61 @@ fn minimum_commitment_tops_up_the_period() {
     assert_eq!(inv.lines.len(), 2); // the api minimum still applies
     assert_eq!(inv.lines[1].priced, eur(100_00));
 }
+
+#[test]
+fn charge_minimum_counts_only_its_period() {
+    use jiff::civil::date;
+    use quoin_core::calendar::Period;
+    let march = Period::new(date(2026, 3, 1), date(2026, 4, 1)).unwrap();
+    let april = Period::new(date(2026, 4, 1), date(2026, 5, 1)).unwrap();
+    let mut ctx = context();
+    let mut minimum = ChargeMinimum::new("api", eur(50_00));
+    minimum.period = Some(april);
+    ctx.minimums.push(minimum);
+    let charges = [
+        usage(0, 45_00).price("api").period(march),
+        usage(1, 20_00).price("api").period(april),
+    ];
+    let inv = finish_invoice(&charges, &ctx).unwrap();
+    assert_eq!(inv.lines[2].priced, eur(30_00));
+    assert_eq!(inv.lines[2].period, Some(april));
+}
+
+#[test]
+fn fee_on_a_tax_inclusive_line_is_added_on_top() {
+    let mut ctx = context();
+    ctx.tax_mode = TaxMode::Inclusive;
+    ctx.fees.push(Fee {
+        code: "surcharge".into(),
+        rate: FeeRate::Percent(dec!(5)),
+        applies_to: LineFilter::any(),
+        tax_category: None,
+    });
+    let inv = finish_invoice(&[recurring(0, 12_00)], &ctx).unwrap();
+    let fee = &inv.lines[1];
+    // 5% of the 10.00 net, tax-exclusive whatever the context's mode.
+    assert_eq!(fee.tax_mode, TaxMode::Exclusive);
+    assert_eq!((fee.net, fee.tax.amount), (eur(50), eur(10)));
+    assert_eq!(inv.totals.total, eur(12_60));
+}
+
+#[test]
+fn only_an_unrestricted_wallet_pays_fees() {
+    let mut ctx = b14_context(100_00);
+    ctx.fees.push(Fee {
+        code: "reg".into(),
+        rate: FeeRate::PerLine(eur(1_00)),
+        applies_to: LineFilter::any(),
+        tax_category: None,
+    });
+    ctx.wallets.push(Wallet {
+        code: "general".into(),
+        balance: eur(100_00),
+        applies_to: LineFilter::any(),
+    });
+    let inv = finish_invoice(&[usage(0, 10_00).metric("count_1")], &ctx).unwrap();
+    // 12.40 for the usage from the metric wallet, 1.24 for the fee from the general one.
+    assert_eq!(inv.wallets[0].shares, shares(&[(0, 12_40)]));
+    assert_eq!(inv.wallets[1].shares, shares(&[(1, 1_24)]));
+    assert_eq!(inv.totals.amount_due, eur(0));
+}

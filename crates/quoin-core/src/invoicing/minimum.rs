@@ -7,7 +7,7 @@
 //! it tops up, and in the tax mode the minimum is expressed in.
 
 use crate::calendar::Period;
-use crate::money::Money;
+use crate::money::{Money, MoneyError};
 
 use super::charge::{ChargeKind, TaxMode};
 use super::filter::LineFilter;
@@ -88,7 +88,7 @@ pub(crate) fn add_charge_true_ups(
     minimums: &[ChargeMinimum],
     default_mode: TaxMode,
     taxes: &TaxTable,
-) -> Result<(), crate::money::MoneyError> {
+) -> Result<(), MoneyError> {
     for minimum in minimums {
         let counted = lines.iter().filter(|l| {
             matches!(l.origin, LineOrigin::Charge { kind, .. } if CONSUMING.contains(&kind))
@@ -126,7 +126,7 @@ pub(crate) fn add_commitment_true_up(
     commitment: &MinimumCommitment,
     default_mode: TaxMode,
     taxes: &TaxTable,
-) -> Result<(), crate::money::MoneyError> {
+) -> Result<(), MoneyError> {
     let counted = lines.iter().filter(|l| commitment.counts.matches(l));
     let spent = Money::sum(commitment.amount.currency(), counted.map(|l| l.priced))?;
     let shortfall = commitment.amount.checked_sub(spent)?;
