@@ -1,0 +1,3 @@
+//! Revenue metrics computed from plain values; the app gathers subscriptions and sums.
+
+pub mod mrr;
