@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use quoin_core::billing::{due_invoices, BillingTerms, ChargeTiming, RecurringItem};
-use quoin_core::calendar::{
-    local_date, Alignment, BillCycleDay, BillingPeriod, ProrationConvention,
+use quoin_core::billing::{
+    bill_item, group_by_date, BilledLine, BillingTerms, ItemBilling, ItemTimeline, LineKind,
 };
+use quoin_core::calendar::{local_date, Alignment, BillCycleDay, Period, ProrationConvention};
 use quoin_core::money::{Currency, Money};
 use quoin_store::new_id;
 use quoin_store::repo::InvoiceFilter;
-use quoin_store::rows::{AccountRow, InvoiceLineRow, InvoiceRow, PriceRow, ProductRow};
+use quoin_store::rows::{
+    AccountRow, InvoiceLineRow, InvoiceRow, ItemSegmentRow, PriceRow, ProductRow,
+    SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+};
 use quoin_store::Tx;
 
 use crate::accounts::lock_account;
@@ -22,6 +25,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::model::*;
 use crate::subscriptions::parse_date;
+use crate::timeline::{item_segments, opt_date, status_on, suspended_spans, RecurringPrice};
 use crate::App;
 
 fn internal(what: impl std::fmt::Display) -> AppError {
@@ -85,6 +89,110 @@ async fn load_invoice(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<Invoice>
     invoice_view(&inv, &lines)
 }
 
+/// Prices an account's billing has seen, by handle (the core's `price` index).
+#[derive(Default)]
+struct PriceBook {
+    rows: Vec<PriceRow>,
+    recurring: Vec<Option<RecurringPrice>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl PriceBook {
+    async fn load(&mut self, tx: &mut Tx, tenant: &str, id: &str) -> AppResult<usize> {
+        if let Some(h) = self.by_id.get(id) {
+            return Ok(*h);
+        }
+        let row = tx
+            .get_price(tenant, id)
+            .await?
+            .ok_or_else(|| internal(format!("price {id} missing")))?;
+        let handle = self.rows.len();
+        self.recurring.push(RecurringPrice::of(&row)?);
+        self.rows.push(row);
+        self.by_id.insert(id.to_string(), handle);
+        Ok(handle)
+    }
+
+    fn recurring(&self, id: &str) -> AppResult<Option<(usize, RecurringPrice)>> {
+        let h = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| internal(format!("price {id} not loaded")))?;
+        Ok(self.recurring[h].clone().map(|r| (h, r)))
+    }
+
+    fn id(&self, handle: usize) -> &str {
+        &self.rows[handle].id
+    }
+}
+
+/// The billed lines of one item as the core sees them; `rows` collects the stored lines so
+/// the handles (indexes) can be mapped back.
+async fn billed_lines(
+    lines: &[InvoiceLineRow],
+    item: &str,
+    rows: &mut Vec<InvoiceLineRow>,
+    prices: &mut PriceBook,
+    tx: &mut Tx,
+    tenant: &str,
+) -> AppResult<Vec<BilledLine>> {
+    let mine: Vec<&InvoiceLineRow> = lines
+        .iter()
+        .filter(|l| l.item_id.as_deref() == Some(item))
+        .collect();
+    let base = rows.len();
+    let index: HashMap<&str, usize> = mine
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.id.as_str(), base + i))
+        .collect();
+    let mut out = Vec::with_capacity(mine.len());
+    for (i, l) in mine.iter().enumerate() {
+        let price_id = l
+            .price_id
+            .as_deref()
+            .ok_or_else(|| internal("billed line without price"))?;
+        let handle = prices.load(tx, tenant, price_id).await?;
+        let Some((_, recurring)) = prices.recurring(price_id)? else {
+            continue;
+        };
+        let kind = match (&l.repairs_line_id, l.kind.as_str()) {
+            (Some(of), "repair") => match index.get(of.as_str()) {
+                Some(line) => LineKind::Repair { line: *line },
+                // The charge it repairs ended before the window; irrelevant here.
+                None => continue,
+            },
+            _ => LineKind::Charge,
+        };
+        let service = Period::new(
+            parse_date(&l.period_start, "period_start")?,
+            parse_date(&l.period_end, "period_end")?,
+        )
+        .map_err(internal)?;
+        let full = match (&l.full_start, &l.full_end) {
+            (Some(s), Some(e)) => {
+                Period::new(parse_date(s, "full_start")?, parse_date(e, "full_end")?)
+                    .map_err(internal)?
+            }
+            _ => service,
+        };
+        let currency = Currency::parse(&prices.rows[handle].currency).map_err(internal)?;
+        out.push(BilledLine {
+            id: base + i,
+            kind,
+            service,
+            full,
+            price: handle,
+            unit_amount: l.unit_amount.parse().map_err(internal)?,
+            quantity: l.quantity.parse().map_err(internal)?,
+            period: recurring.period,
+            amount: Money::from_minor(l.amount_minor, currency),
+        });
+    }
+    rows.extend(mine.into_iter().cloned());
+    Ok(out)
+}
+
 /// The account's billing terms as core values.
 fn terms_of(account: &AccountRow) -> AppResult<BillingTerms> {
     Ok(BillingTerms {
@@ -104,9 +212,10 @@ pub(crate) fn account_today(account: &AccountRow, now: Timestamp) -> AppResult<D
 }
 
 impl App {
-    /// Creates every invoice of a bill-to account that is due on `today` and not yet billed.
-    /// Safe to repeat: billed periods advance `billed_through`, and the store refuses a
-    /// second line for the same service period.
+    /// Creates every invoice of a bill-to account that is due on `today` and not yet billed,
+    /// and the repair credits of operations dated inside billed periods. Safe to repeat:
+    /// items advance `billed_through`, and reconciliation compares against what is billed,
+    /// all under the account lock the caller holds.
     pub(crate) async fn bill_in_tx(
         &self,
         tx: &mut Tx,
@@ -118,47 +227,94 @@ impl App {
         let tenant = account.tenant_id.as_str();
         let terms = terms_of(account)?;
         let subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
-        let mut prices: HashMap<String, PriceRow> = HashMap::new();
+        let mut prices = PriceBook::default();
         let mut products: HashMap<String, ProductRow> = HashMap::new();
-        let mut items = Vec::with_capacity(subs.len());
-        for (key, s) in subs.iter().enumerate() {
-            if !prices.contains_key(&s.price_id) {
+        // Per item handle: (subscription index, item row).
+        let mut items: Vec<(usize, SubscriptionItemRow)> = Vec::new();
+        let mut billed_rows: Vec<InvoiceLineRow> = Vec::new();
+        let mut proposals = Vec::new();
+        let mut outcomes: Vec<(usize, ItemBilling)> = Vec::new();
+        for (si, sub) in subs.iter().enumerate() {
+            if !products.contains_key(&sub.product_id) {
                 let p = tx
-                    .get_price(tenant, &s.price_id)
-                    .await?
-                    .ok_or_else(|| internal("price missing"))?;
-                prices.insert(s.price_id.clone(), p);
-            }
-            if !products.contains_key(&s.product_id) {
-                let p = tx
-                    .get_product(tenant, &s.product_id)
+                    .get_product(tenant, &sub.product_id)
                     .await?
                     .ok_or_else(|| internal("product missing"))?;
-                products.insert(s.product_id.clone(), p);
+                products.insert(sub.product_id.clone(), p);
             }
-            let price = &prices[&s.price_id];
-            items.push(RecurringItem {
-                key,
-                currency: Currency::parse(&price.currency).map_err(internal)?,
-                unit_amount: price.amount.parse().map_err(internal)?,
-                quantity: s.quantity.parse().map_err(internal)?,
-                period: BillingPeriod::parse(&price.period).map_err(internal)?,
-                timing: ChargeTiming::parse(&price.timing)
-                    .ok_or_else(|| internal("stored timing"))?,
-                start: parse_date(&s.start_date, "start_date")?,
-                billed_through: s
-                    .billed_through
-                    .as_deref()
-                    .map(|d| parse_date(d, "billed_through"))
-                    .transpose()?,
-            });
+            let versions = tx.subscription_versions(tenant, &sub.id).await?;
+            self.sync_status(tx, sub, &versions, today, now_us).await?;
+            let suspended = suspended_spans(&versions)?;
+            let segments = tx.subscription_segments(tenant, &sub.id).await?;
+            let end = opt_date(sub.end_date.as_deref(), "end_date")?;
+            let anchor = parse_date(&sub.start_date, "start_date")?;
+            let reconcile_from = opt_date(sub.reconcile_from.as_deref(), "reconcile_from")?;
+            let reconciling = reconcile_from.filter(|f| *f <= today);
+            let lines_after = match reconciling {
+                Some(f) => {
+                    tx.subscription_lines_after(tenant, &sub.id, &f.to_string())
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            for item in tx.subscription_items(tenant, &sub.id).await? {
+                let rows: Vec<&ItemSegmentRow> =
+                    segments.iter().filter(|s| s.item_id == item.id).collect();
+                let mut core_segments = Vec::new();
+                for r in &rows {
+                    prices.load(tx, tenant, &r.price_id).await?;
+                }
+                core_segments.extend(item_segments(
+                    &rows,
+                    end,
+                    &suspended,
+                    terms.alignment,
+                    |id| prices.recurring(id),
+                )?);
+                if core_segments.is_empty() && reconciling.is_none() {
+                    continue;
+                }
+                let billed = billed_lines(
+                    &lines_after,
+                    &item.id,
+                    &mut billed_rows,
+                    &mut prices,
+                    tx,
+                    tenant,
+                )
+                .await?;
+                let handle = items.len();
+                let timeline = ItemTimeline {
+                    key: handle,
+                    currency: terms.currency,
+                    anchor,
+                    segments: core_segments,
+                    billed_through: opt_date(item.billed_through.as_deref(), "billed_through")?,
+                    reconcile_from,
+                };
+                let outcome = bill_item(&terms, &timeline, &billed, today).map_err(|e| {
+                    AppError::Invalid {
+                        code: "billing_failed",
+                        field: None,
+                        message: format!("subscription `{}`: {e}", sub.id),
+                    }
+                })?;
+                proposals.extend(outcome.proposals.iter().cloned());
+                outcomes.push((handle, outcome));
+                items.push((si, item));
+            }
+            if reconciling.is_some() {
+                let mut row = sub.clone();
+                row.reconcile_from = None;
+                row.updated_at_us = now_us;
+                tx.update_subscription(&row).await?;
+            }
         }
-        let drafts = due_invoices(&terms, &items, today).map_err(|e| AppError::Invalid {
+        let drafts = group_by_date(terms.currency, proposals).map_err(|e| AppError::Invalid {
             code: "billing_failed",
             field: None,
             message: e.to_string(),
         })?;
-        let mut billed_through: HashMap<usize, Date> = HashMap::new();
         let mut created = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let span = draft
@@ -189,48 +345,44 @@ impl App {
             tx.insert_invoice(&inv).await?;
             let mut lines = Vec::with_capacity(draft.lines.len());
             for (pos, l) in draft.lines.iter().enumerate() {
-                let sub = &subs[l.key];
+                let (si, item) = &items[l.key];
+                let sub = &subs[*si];
+                let product = &products[&sub.product_id];
+                let price_id = prices.id(l.price).to_string();
+                let (kind, repairs, description) = match l.kind {
+                    LineKind::Charge => ("recurring", None, product.name.clone()),
+                    LineKind::Repair { line } => (
+                        "repair",
+                        Some(billed_rows[line].id.clone()),
+                        format!("{} (credit for unused time)", product.name),
+                    ),
+                };
                 let row = InvoiceLineRow {
                     id: new_id("inl"),
                     tenant_id: tenant.to_string(),
                     invoice_id: inv.id.clone(),
                     position: i64::try_from(pos).map_err(internal)?,
-                    kind: "recurring".into(),
+                    kind: kind.into(),
                     subscription_id: Some(sub.id.clone()),
-                    item_id: None,
-                    price_id: Some(sub.price_id.clone()),
-                    description: products[&sub.product_id].name.clone(),
+                    item_id: Some(item.id.clone()),
+                    price_id: Some(price_id),
+                    description,
                     period_start: l.service.start.to_string(),
                     period_end: l.service.end.to_string(),
-                    quantity: l.quantity.to_string(),
-                    unit_amount: l.unit_amount.to_string(),
                     full_start: Some(l.full.start.to_string()),
                     full_end: Some(l.full.end.to_string()),
+                    quantity: l.quantity.to_string(),
+                    unit_amount: l.unit_amount.to_string(),
                     proration_num: l.factor.numerator(),
                     proration_den: l.factor.denominator(),
                     amount_minor: l.amount.minor(),
-                    repairs_line_id: None,
+                    repairs_line_id: repairs,
                     discount_minor: 0,
                     tax_minor: 0,
                     detail: "{}".into(),
                 };
-                tx.insert_invoice_line(&row).await.map_err(|e| {
-                    if e.is_unique_violation() {
-                        // Another run billed this period concurrently; this one rolls back.
-                        AppError::Conflict {
-                            code: "already_billed",
-                            message: format!(
-                                "subscription `{}` is already billed from {}",
-                                sub.id, l.service.start
-                            ),
-                        }
-                    } else {
-                        e.into()
-                    }
-                })?;
+                tx.insert_invoice_line(&row).await?;
                 lines.push(row);
-                let end = billed_through.entry(l.key).or_insert(l.service.end);
-                *end = (*end).max(l.service.end);
             }
             let mut view = invoice_view(&inv, &lines)?;
             emit(
@@ -248,11 +400,60 @@ impl App {
             }
             created.push(view);
         }
-        for (key, end) in billed_through {
-            tx.set_billed_through(tenant, &subs[key].id, &end.to_string())
-                .await?;
+        let mut sub_through: HashMap<usize, Date> = HashMap::new();
+        for (handle, outcome) in outcomes {
+            let (si, item) = &items[handle];
+            let old = opt_date(item.billed_through.as_deref(), "billed_through")?;
+            if outcome.billed_through != old {
+                let text = outcome.billed_through.map(|d| d.to_string());
+                tx.set_item_billed_through(tenant, &item.id, text.as_deref())
+                    .await?;
+            }
+            if let Some(t) = outcome.billed_through {
+                let e = sub_through.entry(*si).or_insert(t);
+                *e = (*e).max(t);
+            }
+        }
+        // The subscription keeps the latest date any of its items is billed through.
+        for (si, through) in sub_through {
+            let sub = &subs[si];
+            if sub.billed_through.as_deref() != Some(&through.to_string()) {
+                tx.set_billed_through(tenant, &sub.id, &through.to_string())
+                    .await?;
+            }
         }
         Ok(created)
+    }
+
+    /// Stores the status the operation log gives a subscription today, with an event when
+    /// time moved it (activation, suspension or disconnect taking effect).
+    pub(crate) async fn sync_status(
+        &self,
+        tx: &mut Tx,
+        sub: &SubscriptionRow,
+        versions: &[SubscriptionVersionRow],
+        today: Date,
+        now_us: i64,
+    ) -> AppResult<()> {
+        let status = status_on(sub, versions, today)?;
+        if sub.status == status {
+            return Ok(());
+        }
+        let mut row = sub.clone();
+        row.status = status.to_string();
+        row.updated_at_us = now_us;
+        tx.update_subscription(&row).await?;
+        let view = crate::subscriptions::subscription_view(&row)?;
+        emit(
+            tx,
+            &sub.tenant_id,
+            "subscription.status_changed",
+            "subscription",
+            &sub.id,
+            &view,
+            now_us,
+        )
+        .await
     }
 
     async fn finalize_in_tx(

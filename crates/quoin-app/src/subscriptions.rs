@@ -2,7 +2,9 @@
 
 use jiff::civil::Date;
 use quoin_store::new_id;
-use quoin_store::rows::SubscriptionRow;
+use quoin_store::rows::{
+    ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+};
 
 use crate::auth::{Action, Principal};
 use crate::clock::to_us;
@@ -197,6 +199,40 @@ impl App {
             updated_at_us: now,
         };
         tx.insert_subscription(&row).await?;
+        let item = SubscriptionItemRow {
+            id: new_id("itm"),
+            tenant_id: tenant.to_string(),
+            subscription_id: row.id.clone(),
+            usage_key: None,
+            position: 0,
+            billed_through: None,
+            created_at_us: now,
+        };
+        tx.insert_subscription_item(&item).await?;
+        tx.insert_item_segment(&ItemSegmentRow {
+            tenant_id: tenant.to_string(),
+            item_id: item.id.clone(),
+            subscription_id: row.id.clone(),
+            start_date: row.start_date.clone(),
+            end_date: None,
+            price_id: price.id.clone(),
+            quantity: row.quantity.clone(),
+            unit_amount: None,
+            version: 1,
+        })
+        .await?;
+        tx.insert_subscription_version(&SubscriptionVersionRow {
+            tenant_id: tenant.to_string(),
+            subscription_id: row.id.clone(),
+            version: 1,
+            operation: "activate".into(),
+            effective_date: row.start_date.clone(),
+            status: "active".into(),
+            details: serde_json::json!({"price_id": price.id, "quantity": row.quantity})
+                .to_string(),
+            created_at_us: now,
+        })
+        .await?;
         let view = subscription_view(&row)?;
         emit(
             &mut tx,
