@@ -253,6 +253,27 @@ pub struct CreateSubscription {
     pub quantity: Option<String>,
     #[schema(value_type = String, format = Date)]
     pub start_date: Date,
+    /// The caller's id for the service (CRM order or circuit id); unique per tenant.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The base service this add-on belongs to.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// End the add-on with its base service's contract term (default true for add-ons).
+    #[serde(default)]
+    pub coterminate: Option<bool>,
+    /// A location of the account where the service is delivered.
+    #[serde(default)]
+    pub location_id: Option<String>,
+    /// Contract term template code from the catalog (default: the price's term, if any).
+    #[serde(default)]
+    pub term: Option<String>,
+    /// The key usage events name to reach the item (an "order number"); unique per tenant.
+    #[serde(default)]
+    pub usage_key: Option<String>,
+    /// A negotiated unit amount replacing the price's (decimal string, ≥ 0).
+    #[serde(default)]
+    pub unit_amount: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -265,10 +286,119 @@ pub struct Subscription {
     pub quantity: String,
     #[schema(value_type = String, format = Date)]
     pub start_date: Date,
+    /// pending_activation, active, suspended, pending_disconnect or disconnected.
     pub status: String,
     /// End (exclusive) of the last invoiced service period.
     #[schema(value_type = Option<String>, format = Date)]
     pub billed_through: Option<Date>,
+    pub external_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub location_id: Option<String>,
+    /// Exclusive end of service once a disconnect is recorded.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub end_date: Option<Date>,
+    pub term: Option<ContractTerm>,
+    pub coterminate: bool,
+    pub operational_status: Option<String>,
+    /// Number of the latest operation in the history.
+    pub version: i64,
+    pub items: Vec<SubscriptionItem>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContractTerm {
+    pub code: String,
+    #[schema(value_type = String, format = Date)]
+    pub start: Date,
+    #[schema(value_type = String, format = Date)]
+    pub end: Date,
+    /// renew, expire or evergreen.
+    pub end_of_term: String,
+}
+
+/// An item of a subscription as it stands now (its latest price segment).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubscriptionItem {
+    pub id: String,
+    pub usage_key: Option<String>,
+    pub price_id: String,
+    pub quantity: String,
+    /// Negotiated unit amount replacing the price's, if any.
+    pub unit_amount: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub since: Date,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub billed_through: Option<Date>,
+}
+
+/// An inventory operation, each with an effective date.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionOperation {
+    pub operation: OperationKind,
+    /// Default: today in the account's time zone; for `end_of_period` changes the end of
+    /// the item's current billing period.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_date: Option<Date>,
+    /// Changes: `immediate` (default; prorated with a credit for unused in-advance time) or
+    /// `end_of_period` (no credit).
+    #[serde(default)]
+    pub timing: Option<ChangeTiming>,
+    /// Changes: the item to change (default: the first item).
+    #[serde(default)]
+    pub item_id: Option<String>,
+    #[serde(default)]
+    pub price_id: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<String>,
+    /// A negotiated unit amount; `null` keeps the current one, the price's when changing price.
+    #[serde(default)]
+    pub unit_amount: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    Change,
+    Suspend,
+    Resume,
+    Disconnect,
+    Renew,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeTiming {
+    Immediate,
+    EndOfPeriod,
+}
+
+/// One operation in a subscription's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubscriptionVersion {
+    pub version: i64,
+    pub operation: String,
+    #[schema(value_type = String, format = Date)]
+    pub effective_date: Date,
+    /// The service status the operation leaves.
+    pub status: String,
+    /// What changed (item, before and after, reason).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubscriptionHistory {
+    pub subscription_id: String,
+    pub versions: Vec<SubscriptionVersion>,
+    /// Items as originally sold and as they stand now.
+    pub original: Vec<SubscriptionItem>,
+    pub current: Vec<SubscriptionItem>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
