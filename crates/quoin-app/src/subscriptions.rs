@@ -11,6 +11,7 @@ use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::model::*;
+use crate::timeline::opt_date;
 use crate::{validate, App};
 
 pub(crate) fn parse_date(text: &str, what: &str) -> AppResult<Date> {
@@ -19,6 +20,23 @@ pub(crate) fn parse_date(text: &str, what: &str) -> AppResult<Date> {
 }
 
 pub(crate) fn subscription_view(r: &SubscriptionRow) -> AppResult<Subscription> {
+    subscription_view_with(r, Vec::new())
+}
+
+/// The view of a subscription with its items as they stand now.
+pub(crate) fn subscription_view_with(
+    r: &SubscriptionRow,
+    items: Vec<SubscriptionItem>,
+) -> AppResult<Subscription> {
+    let term = match (&r.term_code, &r.term_start, &r.term_end, &r.end_of_term) {
+        (Some(code), Some(start), Some(end), Some(eot)) => Some(ContractTerm {
+            code: code.clone(),
+            start: parse_date(start, "term_start")?,
+            end: parse_date(end, "term_end")?,
+            end_of_term: eot.clone(),
+        }),
+        _ => None,
+    };
     Ok(Subscription {
         id: r.id.clone(),
         account_id: r.account_id.clone(),
@@ -28,12 +46,55 @@ pub(crate) fn subscription_view(r: &SubscriptionRow) -> AppResult<Subscription> 
         quantity: r.quantity.clone(),
         start_date: parse_date(&r.start_date, "start_date")?,
         status: r.status.clone(),
-        billed_through: r
-            .billed_through
-            .as_deref()
-            .map(|d| parse_date(d, "billed_through"))
-            .transpose()?,
+        billed_through: opt_date(r.billed_through.as_deref(), "billed_through")?,
+        external_id: r.external_id.clone(),
+        parent_id: r.parent_id.clone(),
+        location_id: r.location_id.clone(),
+        end_date: opt_date(r.end_date.as_deref(), "end_date")?,
+        term,
+        coterminate: r.coterminate != 0,
+        operational_status: r.operational_status.clone(),
+        version: r.version,
+        items,
     })
+}
+
+/// Items as of their latest segments (`latest`) or their first ones (the original sale).
+pub(crate) fn item_views(
+    items: &[SubscriptionItemRow],
+    segments: &[ItemSegmentRow],
+    latest: bool,
+) -> AppResult<Vec<SubscriptionItem>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut mine = segments.iter().filter(|s| s.item_id == item.id);
+        let seg = if latest {
+            mine.next_back()
+        } else {
+            mine.next()
+        };
+        let Some(seg) = seg else { continue };
+        out.push(SubscriptionItem {
+            id: item.id.clone(),
+            usage_key: item.usage_key.clone(),
+            price_id: seg.price_id.clone(),
+            quantity: seg.quantity.clone(),
+            unit_amount: seg.unit_amount.clone(),
+            since: parse_date(&seg.start_date, "segment start")?,
+            billed_through: opt_date(item.billed_through.as_deref(), "billed_through")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Loads a subscription's items and builds its full view.
+pub(crate) async fn load_subscription_view(
+    tx: &mut quoin_store::Tx,
+    row: &SubscriptionRow,
+) -> AppResult<Subscription> {
+    let items = tx.subscription_items(&row.tenant_id, &row.id).await?;
+    let segments = tx.subscription_segments(&row.tenant_id, &row.id).await?;
+    subscription_view_with(row, item_views(&items, &segments, true)?)
 }
 
 impl App {
@@ -137,6 +198,91 @@ impl App {
                 ),
             });
         }
+        let parent = match &input.parent_id {
+            Some(id) => {
+                let base = tx.get_subscription(tenant, id).await?.ok_or_else(|| {
+                    AppError::invalid("parent_id", format!("no subscription `{id}`"))
+                })?;
+                check_add_on(
+                    &mut tx,
+                    tenant,
+                    &base,
+                    &account.id,
+                    &product,
+                    input.start_date,
+                )
+                .await?;
+                Some(base)
+            }
+            None if product.kind == "add_on" => {
+                return Err(AppError::Invalid {
+                    code: "base_required",
+                    field: Some("parent_id".into()),
+                    message: format!(
+                        "product `{}` is an add-on; name the base subscription in parent_id",
+                        product.code
+                    ),
+                })
+            }
+            None => None,
+        };
+        if let Some(loc) = &input.location_id {
+            let known = tx
+                .list_locations(tenant, &account.id)
+                .await?
+                .iter()
+                .any(|l| &l.id == loc);
+            if !known {
+                return Err(AppError::invalid(
+                    "location_id",
+                    format!("`{loc}` is not a location of account `{}`", account.id),
+                ));
+            }
+        }
+        let unit_amount = input
+            .unit_amount
+            .as_deref()
+            .map(|a| validate::non_negative_decimal("unit_amount", a))
+            .transpose()?;
+        for (field, value) in [
+            ("external_id", &input.external_id),
+            ("usage_key", &input.usage_key),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.trim().is_empty() || v.len() > 200)
+            {
+                return Err(AppError::invalid(field, "must be 1 to 200 characters"));
+            }
+        }
+        let coterminate = parent.is_some() && input.coterminate.unwrap_or(true);
+        let term = match (coterminate, &parent) {
+            (true, Some(base)) => (
+                base.term_code.clone(),
+                base.term_start.clone(),
+                base.term_end.clone(),
+                base.end_of_term.clone(),
+            ),
+            _ => {
+                let code = input.term.clone().or_else(|| spec.term.clone());
+                match code {
+                    Some(code) => {
+                        let t = term_spec(&mut tx, tenant, &code).await?;
+                        let end = quoin_core::catalog::term_end(input.start_date, t.length_months)
+                            .map_err(|e| AppError::invalid("start_date", e.to_string()))?;
+                        let eot = serde_json::to_value(t.end_of_term)
+                            .map_err(|e| AppError::Internal(e.to_string()))?;
+                        (
+                            Some(code),
+                            Some(input.start_date.to_string()),
+                            Some(end.to_string()),
+                            eot.as_str().map(str::to_string),
+                        )
+                    }
+                    None => (None, None, None, None),
+                }
+            }
+        };
         let now_ts = self.tenant_now(&mut tx, tenant).await?;
         let today = crate::billing::account_today(&payer, now_ts)?;
         let earliest = today
@@ -181,18 +327,23 @@ impl App {
             price_id: price.id.clone(),
             quantity: quantity.to_string(),
             start_date: input.start_date.to_string(),
-            status: "active".into(),
+            status: if input.start_date > today {
+                crate::timeline::status::PENDING_ACTIVATION
+            } else {
+                crate::timeline::status::ACTIVE
+            }
+            .into(),
             billed_through: None,
             created_at_us: now,
-            external_id: None,
-            parent_id: None,
-            location_id: None,
+            external_id: input.external_id.clone(),
+            parent_id: parent.as_ref().map(|b| b.id.clone()),
+            location_id: input.location_id.clone(),
             end_date: None,
-            term_code: None,
-            term_start: None,
-            term_end: None,
-            end_of_term: None,
-            coterminate: 0,
+            term_code: term.0,
+            term_start: term.1,
+            term_end: term.2,
+            end_of_term: term.3,
+            coterminate: i64::from(coterminate),
             operational_status: None,
             version: 1,
             reconcile_from: None,
@@ -203,7 +354,7 @@ impl App {
             id: new_id("itm"),
             tenant_id: tenant.to_string(),
             subscription_id: row.id.clone(),
-            usage_key: None,
+            usage_key: input.usage_key.clone(),
             position: 0,
             billed_through: None,
             created_at_us: now,
@@ -217,7 +368,7 @@ impl App {
             end_date: None,
             price_id: price.id.clone(),
             quantity: row.quantity.clone(),
-            unit_amount: None,
+            unit_amount: unit_amount.map(|a| a.to_string()),
             version: 1,
         })
         .await?;
@@ -233,7 +384,7 @@ impl App {
             created_at_us: now,
         })
         .await?;
-        let view = subscription_view(&row)?;
+        let view = load_subscription_view(&mut tx, &row).await?;
         emit(
             &mut tx,
             tenant,
@@ -255,8 +406,9 @@ impl App {
             .get_subscription(&p.tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("subscription", id))?;
+        let view = load_subscription_view(&mut tx, &row).await?;
         tx.commit().await?;
-        subscription_view(&row)
+        Ok(view)
     }
 
     pub async fn list_subscriptions(
@@ -271,14 +423,85 @@ impl App {
         let rows = tx
             .list_subscriptions(&p.tenant_id, account, page.cursor.as_deref(), limit)
             .await?;
+        let mut data = Vec::with_capacity(rows.items.len());
+        for row in &rows.items {
+            data.push(load_subscription_view(&mut tx, row).await?);
+        }
         tx.commit().await?;
         Ok(SubscriptionPage {
-            data: rows
-                .items
-                .iter()
-                .map(subscription_view)
-                .collect::<AppResult<_>>()?,
+            data,
             next_cursor: rows.next_cursor,
         })
     }
+}
+
+/// An add-on must hang off a live base service of the same account whose product offers it.
+async fn check_add_on(
+    tx: &mut quoin_store::Tx,
+    tenant: &str,
+    base: &SubscriptionRow,
+    account: &str,
+    add_on: &quoin_store::rows::ProductRow,
+    start: Date,
+) -> AppResult<()> {
+    let bad = |code: &'static str, message: String| AppError::Invalid {
+        code,
+        field: Some("parent_id".into()),
+        message,
+    };
+    if base.account_id != account {
+        return Err(bad(
+            "base_other_account",
+            format!("base `{}` belongs to another account", base.id),
+        ));
+    }
+    if base.parent_id.is_some() {
+        return Err(bad(
+            "base_is_add_on",
+            format!("`{}` is itself an add-on", base.id),
+        ));
+    }
+    let base_start = parse_date(&base.start_date, "start_date")?;
+    let base_end = opt_date(base.end_date.as_deref(), "end_date")?;
+    if start < base_start || base_end.is_some_and(|e| start >= e) {
+        return Err(bad(
+            "base_not_active",
+            format!(
+                "base `{}` is not in service on {start} (from {base_start}{})",
+                base.id,
+                base_end.map(|e| format!(" to {e}")).unwrap_or_default()
+            ),
+        ));
+    }
+    let base_product = tx
+        .get_product(tenant, &base.product_id)
+        .await?
+        .ok_or_else(|| AppError::Internal("base product missing".into()))?;
+    let spec = crate::catalog::stored::product_spec_of(&base_product)?;
+    if !spec.add_ons.is_empty() && !spec.add_ons.iter().any(|a| a.product == add_on.code) {
+        return Err(bad(
+            "add_on_not_allowed",
+            format!(
+                "product `{}` does not offer add-on `{}`",
+                base_product.code, add_on.code
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A contract term of the tenant's catalog.
+pub(crate) async fn term_spec(
+    tx: &mut quoin_store::Tx,
+    tenant: &str,
+    code: &str,
+) -> AppResult<crate::catalog::spec::TermSpec> {
+    let rows = tx
+        .list_definitions(quoin_store::repo::DefinitionTable::Terms, tenant)
+        .await?;
+    let row = rows
+        .iter()
+        .find(|r| r.code == code)
+        .ok_or_else(|| AppError::invalid("term", format!("no contract term `{code}`")))?;
+    serde_json::from_str(&row.definition).map_err(|e| AppError::Internal(e.to_string()))
 }

@@ -59,6 +59,24 @@ pub(crate) fn positive_decimal(field: &str, text: &str) -> AppResult<Decimal> {
     Ok(d.normalize())
 }
 
+/// A decimal of at least zero (negotiated prices may be free), same bounds as quantities.
+pub(crate) fn non_negative_decimal(field: &str, text: &str) -> AppResult<Decimal> {
+    let d = decimal(field, text)?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(AppError::invalid(
+            field,
+            format!("must not be negative, got {text}"),
+        ));
+    }
+    if d > MAX_QUANTITY || d.normalize().scale() > 10 {
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most 1000000000000 with at most 10 decimal places, got {text}"),
+        ));
+    }
+    Ok(d.normalize())
+}
+
 /// Trimmed, non-empty, at most `max` characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();

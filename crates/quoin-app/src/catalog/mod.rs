@@ -6,7 +6,7 @@ mod entries;
 pub mod format;
 mod products;
 pub mod spec;
-mod stored;
+pub(crate) mod stored;
 
 pub use document::{ImportCounts, ImportReport};
 pub use entries::{CatalogEntry, CatalogEntryKind};

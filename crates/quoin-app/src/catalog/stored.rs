@@ -106,7 +106,7 @@ pub(super) fn latest_versions(rows: Vec<PriceRow>) -> Vec<PriceRow> {
     latest
 }
 
-pub(super) fn product_spec_of(row: &ProductRow) -> AppResult<ProductSpec> {
+pub(crate) fn product_spec_of(row: &ProductRow) -> AppResult<ProductSpec> {
     let mut spec: ProductSpec = serde_json::from_str(&row.definition).map_err(internal)?;
     spec.code = row.code.clone();
     spec.name = row.name.clone();
