@@ -43,6 +43,8 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
         .map(|l| {
             Ok(InvoiceLine {
                 id: l.id.clone(),
+                kind: l.kind.clone(),
+                repairs_line_id: l.repairs_line_id.clone(),
                 subscription_id: l.subscription_id.clone().unwrap_or_default(),
                 price_id: l.price_id.clone().unwrap_or_default(),
                 description: l.description.clone(),
@@ -194,7 +196,7 @@ async fn billed_lines(
 }
 
 /// The account's billing terms as core values.
-fn terms_of(account: &AccountRow) -> AppResult<BillingTerms> {
+pub(crate) fn terms_of(account: &AccountRow) -> AppResult<BillingTerms> {
     Ok(BillingTerms {
         currency: Currency::parse(&account.currency).map_err(internal)?,
         alignment: Alignment::parse(&account.alignment)

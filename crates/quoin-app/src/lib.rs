@@ -11,6 +11,7 @@ mod documents;
 pub mod error;
 mod events;
 pub mod model;
+mod operations;
 mod subscriptions;
 mod tenancy;
 mod test_clock;

@@ -276,6 +276,29 @@ pub struct CreateSubscription {
     pub unit_amount: Option<String>,
 }
 
+impl CreateSubscription {
+    /// A subscription of one unit at the price's amount, with no options.
+    pub fn new(
+        account_id: impl Into<String>,
+        price_id: impl Into<String>,
+        start_date: Date,
+    ) -> Self {
+        Self {
+            account_id: account_id.into(),
+            price_id: price_id.into(),
+            quantity: None,
+            start_date,
+            external_id: None,
+            parent_id: None,
+            coterminate: None,
+            location_id: None,
+            term: None,
+            usage_key: None,
+            unit_amount: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Subscription {
     pub id: String,
@@ -424,6 +447,10 @@ pub struct Proration {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvoiceLine {
     pub id: String,
+    /// recurring, repair (credit for unused time after a change), one_time, usage, fee …
+    pub kind: String,
+    /// The charge line a repair credits.
+    pub repairs_line_id: Option<String>,
     pub subscription_id: String,
     pub price_id: String,
     pub description: String,

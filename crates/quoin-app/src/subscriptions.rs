@@ -128,76 +128,16 @@ impl App {
             .ok_or_else(|| {
                 AppError::Internal(format!("bill-to account of {} is missing", account.id))
             })?;
-        if price.currency != payer.currency {
-            return Err(AppError::Invalid {
-                code: "currency_mismatch",
-                field: Some("price_id".into()),
-                message: format!(
-                    "price `{}` is in {} but account `{}` is billed in {}",
-                    price.id, price.currency, payer.id, payer.currency
-                ),
-            });
-        }
-        // Billing covers recurring flat and per-unit prices so far; refuse the others
-        // rather than bill them wrongly.
-        let spec: crate::catalog::spec::PriceSpec = serde_json::from_str(&price.definition)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        use crate::catalog::spec::{ModelSpec, PriceTypeCode};
-        // Phases and minimums are part of the price but not yet applied by billing, so
-        // such prices are refused rather than billed at the plain amount.
-        let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring)
-            == PriceTypeCode::Recurring
-            && matches!(
-                spec.model,
-                Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
-            )
-            && spec.phases.is_empty()
-            && spec.minimum.is_none();
-        if !billable {
-            return Err(AppError::Invalid {
-                code: "price_not_billable",
-                field: Some("price_id".into()),
-                message: format!(
-                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time, phases and minimums are not billed yet)",
-                    price.id
-                ),
-            });
-        }
-        if let Some(from) = spec.effective_from {
-            if input.start_date < from {
-                return Err(AppError::invalid(
-                    "start_date",
-                    format!(
-                        "price `{}` takes effect on {from}; start on or after it",
-                        price.id
-                    ),
-                ));
-            }
-        }
-        if matches!(spec.model, Some(ModelSpec::Flat { .. }))
-            && quantity != rust_decimal::Decimal::ONE
-        {
-            return Err(AppError::invalid(
-                "quantity",
-                "a flat price is charged once per period; quantity must be 1",
-            ));
-        }
-        let product = tx
-            .get_product(tenant, &price.product_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::Internal(format!("product of price {} is missing", price.id))
-            })?;
-        if product.status != "active" {
-            return Err(AppError::Invalid {
-                code: "product_not_sellable",
-                field: Some("price_id".into()),
-                message: format!(
-                    "product `{}` is {}; only active products can be subscribed",
-                    product.code, product.status
-                ),
-            });
-        }
+        let (spec, product) = check_sellable(
+            &mut tx,
+            tenant,
+            &price,
+            &payer,
+            input.start_date,
+            quantity,
+            "price_id",
+        )
+        .await?;
         let parent = match &input.parent_id {
             Some(id) => {
                 let base = tx.get_subscription(tenant, id).await?.ok_or_else(|| {
@@ -504,4 +444,87 @@ pub(crate) async fn term_spec(
         .find(|r| r.code == code)
         .ok_or_else(|| AppError::invalid("term", format!("no contract term `{code}`")))?;
     serde_json::from_str(&row.definition).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A price a service can be sold or changed to: the account's currency, a billable type,
+/// in effect on `start`, a quantity the model allows, and an active product.
+pub(crate) async fn check_sellable(
+    tx: &mut quoin_store::Tx,
+    tenant: &str,
+    price: &quoin_store::rows::PriceRow,
+    payer: &quoin_store::rows::AccountRow,
+    start: Date,
+    quantity: rust_decimal::Decimal,
+    field: &str,
+) -> AppResult<(
+    crate::catalog::spec::PriceSpec,
+    quoin_store::rows::ProductRow,
+)> {
+    if price.currency != payer.currency {
+        return Err(AppError::Invalid {
+            code: "currency_mismatch",
+            field: Some(field.into()),
+            message: format!(
+                "price `{}` is in {} but account `{}` is billed in {}",
+                price.id, price.currency, payer.id, payer.currency
+            ),
+        });
+    }
+    // Billing covers recurring flat and per-unit prices so far; refuse the others
+    // rather than bill them wrongly.
+    let spec: crate::catalog::spec::PriceSpec =
+        serde_json::from_str(&price.definition).map_err(|e| AppError::Internal(e.to_string()))?;
+    use crate::catalog::spec::{ModelSpec, PriceTypeCode};
+    // Phases and minimums are part of the price but not yet applied by billing, so
+    // such prices are refused rather than billed at the plain amount.
+    let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
+        && matches!(
+            spec.model,
+            Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
+        )
+        && spec.phases.is_empty()
+        && spec.minimum.is_none();
+    if !billable {
+        return Err(AppError::Invalid {
+                code: "price_not_billable",
+                field: Some(field.into()),
+                message: format!(
+                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time, phases and minimums are not billed yet)",
+                    price.id
+                ),
+            });
+    }
+    if let Some(from) = spec.effective_from {
+        if start < from {
+            return Err(AppError::invalid(
+                "start_date",
+                format!(
+                    "price `{}` takes effect on {from}; start on or after it",
+                    price.id
+                ),
+            ));
+        }
+    }
+    if matches!(spec.model, Some(ModelSpec::Flat { .. })) && quantity != rust_decimal::Decimal::ONE
+    {
+        return Err(AppError::invalid(
+            "quantity",
+            "a flat price is charged once per period; quantity must be 1",
+        ));
+    }
+    let product = tx
+        .get_product(tenant, &price.product_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("product of price {} is missing", price.id)))?;
+    if product.status != "active" {
+        return Err(AppError::Invalid {
+            code: "product_not_sellable",
+            field: Some(field.into()),
+            message: format!(
+                "product `{}` is {}; only active products can be subscribed",
+                product.code, product.status
+            ),
+        });
+    }
+    Ok((spec, product))
 }

@@ -24,6 +24,9 @@ struct DemoAccount {
 pub const BROADBAND_CATALOG: &str = include_str!("../../../examples/catalogs/broadband.yaml");
 pub const SAAS_CATALOG: &str = include_str!("../../../examples/catalogs/saas.yaml");
 
+/// Demo catalog products sold as add-ons to a base service.
+const ADD_ONS: &[&str] = &["router-rental", "static-ip"];
+
 const ACCOUNTS: &[DemoAccount] = &[
     DemoAccount {
         name: "Jane Doe",
@@ -128,16 +131,20 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
             prices.insert(product.code.clone(), price.id.clone());
         }
     }
-    let mut subscriptions = Vec::new();
+    let mut subscriptions: Vec<(CreateSubscription, bool)> = Vec::new();
     for a in ACCOUNTS {
         let account = app.create_account(&p, account_input(a, None)).await?;
         for (code, (m, d)) in a.services {
-            subscriptions.push(CreateSubscription {
-                account_id: account.id.clone(),
-                price_id: prices[*code].clone(),
-                quantity: None,
-                start_date: date(2025, *m, *d),
-            });
+            // Add-ons hang off the account's first (base) service.
+            let add_on = ADD_ONS.contains(code);
+            subscriptions.push((
+                CreateSubscription::new(
+                    account.id.clone(),
+                    prices[*code].clone(),
+                    date(2025, *m, *d),
+                ),
+                add_on,
+            ));
         }
         if a.name == "Acme Corporation" {
             // A branch office served on its own line, invoiced to the head office.
@@ -151,16 +158,28 @@ pub async fn seed(app: &App) -> anyhow::Result<(Principal, String, usize)> {
             let b = app
                 .create_account(&p, account_input(&branch, Some(&account.id)))
                 .await?;
-            subscriptions.push(CreateSubscription {
-                account_id: b.id,
-                price_id: prices["fiber-100"].clone(),
-                quantity: Some("2".into()),
-                start_date: date(2025, 4, 2),
-            });
+            subscriptions.push((
+                CreateSubscription {
+                    quantity: Some("2".into()),
+                    ..CreateSubscription::new(b.id, prices["fiber-100"].clone(), date(2025, 4, 2))
+                },
+                false,
+            ));
         }
     }
-    for s in subscriptions {
-        app.create_subscription(&p, s).await?;
+    let mut base: Option<(String, String)> = None;
+    for (mut s, add_on) in subscriptions {
+        if add_on {
+            s.parent_id = base
+                .as_ref()
+                .filter(|(account, _)| *account == s.account_id)
+                .map(|(_, id)| id.clone());
+        }
+        let account = s.account_id.clone();
+        let created = app.create_subscription(&p, s).await?;
+        if !add_on {
+            base = Some((account, created.id));
+        }
     }
     // Walk the clock month by month so each cycle is billed when it falls due.
     let mut invoices = 0;

@@ -104,6 +104,14 @@ pub fn router(app: App) -> Router {
             post(billing::create_subscription).get(billing::list_subscriptions),
         )
         .route("/v1/subscriptions/{id}", get(billing::get_subscription))
+        .route(
+            "/v1/subscriptions/{id}/operations",
+            post(billing::operate_subscription),
+        )
+        .route(
+            "/v1/subscriptions/{id}/history",
+            get(billing::subscription_history),
+        )
         .route("/v1/invoices", get(billing::list_invoices))
         .route("/v1/invoices/{id}", get(billing::get_invoice))
         .route("/v1/invoices/{id}/pdf", get(billing::invoice_pdf))

@@ -269,6 +269,8 @@ fn reconcile(
     from: Date,
     today: Date,
 ) -> Result<ItemBilling, BillingError> {
+    // Periods between what is billed and the change (a final in-arrears period) are due too.
+    let from = from.min(item.billed_through.unwrap_or(item.anchor));
     let wanted = wanted(terms, item, segments, from, today)?;
     // What each charge line still covers after its repairs, from the reconciliation date on.
     let live: Vec<(&BilledLine, Spans)> = billed
@@ -308,6 +310,10 @@ fn reconcile(
                     line.full,
                 )?
             };
+            if amount.is_zero() {
+                // Nothing to credit (a free period); a zero line would only be noise.
+                continue;
+            }
             proposals.push(Proposal {
                 key: item.key,
                 kind: LineKind::Repair { line: line.id },

@@ -70,6 +70,29 @@ pub async fn list_subscriptions(
     ))
 }
 
+#[utoipa::path(operation_id = "operateSubscription", post, path = "/v1/subscriptions/{id}/operations", tag = "subscriptions",
+    params(("id" = String, Path)), request_body = SubscriptionOperation,
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn operate_subscription(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SubscriptionOperation>,
+) -> ApiResult<Json<Subscription>> {
+    Ok(Json(s.app.operate_subscription(&p, &id, body).await?))
+}
+
+#[utoipa::path(operation_id = "getSubscriptionHistory", get, path = "/v1/subscriptions/{id}/history", tag = "subscriptions",
+    params(("id" = String, Path)),
+    responses((status = 200, body = SubscriptionHistory), (status = 404, body = ErrorBody)))]
+pub async fn subscription_history(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubscriptionHistory>> {
+    Ok(Json(s.app.subscription_history(&p, &id).await?))
+}
+
 #[utoipa::path(operation_id = "getSubscription", get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn get_subscription(

@@ -126,6 +126,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Moves a subscription to another product (a plan change across products).
+    pub async fn set_subscription_product(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        product: &str,
+    ) -> Result<()> {
+        let sql = "UPDATE subscriptions SET product_id = $3 WHERE tenant_id = $1 AND id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(product)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
     /// Subscriptions whose parent is `parent` (add-ons of a base service).
     pub async fn child_subscriptions(
         &mut self,

@@ -1,0 +1,531 @@
+//! Inventory operations on a subscription: change, suspend, resume, disconnect, renew.
+//! Each has an effective date, is validated against the operation log and what has been
+//! finalized, is recorded as a new version, and marks billing to reconcile when it is
+//! dated inside a period already billed (which yields prorated charges and credits).
+
+use jiff::civil::Date;
+use jiff::Span;
+use quoin_core::calendar::{BillingPeriod, Cycle};
+use quoin_store::rows::{
+    AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+};
+use quoin_store::Tx;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::accounts::lock_account;
+use crate::auth::{Action, Principal};
+use crate::billing::{account_today, terms_of};
+use crate::clock::{from_us, to_us};
+use crate::error::{AppError, AppResult};
+use crate::events::emit;
+use crate::model::*;
+use crate::subscriptions::{check_sellable, item_views, load_subscription_view, parse_date};
+use crate::timeline::{opt_date, status, status_on};
+use crate::{validate, App};
+
+fn invalid(code: &'static str, field: &str, message: String) -> AppError {
+    AppError::Invalid {
+        code,
+        field: Some(field.into()),
+        message,
+    }
+}
+
+fn internal(what: impl std::fmt::Display) -> AppError {
+    AppError::Internal(what.to_string())
+}
+
+/// Everything an operation needs about the subscription, read under the payer's lock.
+struct Loaded {
+    sub: SubscriptionRow,
+    payer: AccountRow,
+    versions: Vec<SubscriptionVersionRow>,
+    items: Vec<SubscriptionItemRow>,
+    segments: Vec<ItemSegmentRow>,
+    today: Date,
+    now_us: i64,
+}
+
+impl Loaded {
+    /// The latest date any item is invoiced through.
+    fn billed_through(&self) -> AppResult<Option<Date>> {
+        let mut max = None;
+        for i in &self.items {
+            max = max.max(opt_date(i.billed_through.as_deref(), "billed_through")?);
+        }
+        Ok(max)
+    }
+}
+
+impl App {
+    /// Applies one operation and answers the subscription as it now stands.
+    pub async fn operate_subscription(
+        &self,
+        p: &Principal,
+        id: &str,
+        op: SubscriptionOperation,
+    ) -> AppResult<Subscription> {
+        p.require(Action::WriteSubscriptions)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let sub = tx
+            .get_subscription(tenant, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription", id))?;
+        let payer = lock_account(&mut tx, tenant, &sub.bill_to_id).await?;
+        let now = self.tenant_now(&mut tx, tenant).await?;
+        let mut l = Loaded {
+            today: account_today(&payer, now)?,
+            now_us: to_us(now),
+            versions: tx.subscription_versions(tenant, &sub.id).await?,
+            items: tx.subscription_items(tenant, &sub.id).await?,
+            segments: tx.subscription_segments(tenant, &sub.id).await?,
+            sub,
+            payer,
+        };
+        let effective = self.effective_date(&mut tx, &l, &op).await?;
+        let (operation, details) = match op.operation {
+            OperationKind::Change => self.change(&mut tx, &mut l, &op, effective).await?,
+            OperationKind::Suspend | OperationKind::Resume => {
+                suspend_or_resume(&l, op.operation, effective)?
+            }
+            OperationKind::Disconnect => {
+                let reason = op.reason.clone();
+                self.disconnect_children(&mut tx, &l, effective).await?;
+                disconnect(&mut l, effective, reason)?
+            }
+            OperationKind::Renew => self.renew(&mut tx, &mut l, effective).await?,
+        };
+        record(&mut tx, &mut l, operation, effective, details).await?;
+        let view = load_subscription_view(&mut tx, &l.sub).await?;
+        emit(
+            &mut tx,
+            tenant,
+            &format!("subscription.{operation}"),
+            "subscription",
+            &l.sub.id,
+            &view,
+            l.now_us,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// The operation log and the items as sold and as they stand.
+    pub async fn subscription_history(
+        &self,
+        p: &Principal,
+        id: &str,
+    ) -> AppResult<SubscriptionHistory> {
+        p.require(Action::Read)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.read().await?;
+        let sub = tx
+            .get_subscription(tenant, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("subscription", id))?;
+        let items = tx.subscription_items(tenant, id).await?;
+        let segments = tx.subscription_segments(tenant, id).await?;
+        let versions = tx.subscription_versions(tenant, id).await?;
+        tx.commit().await?;
+        Ok(SubscriptionHistory {
+            subscription_id: sub.id,
+            original: item_views(&items, &segments, false)?,
+            current: item_views(&items, &segments, true)?,
+            versions: versions
+                .iter()
+                .map(|v| {
+                    Ok(SubscriptionVersion {
+                        version: v.version,
+                        operation: v.operation.clone(),
+                        effective_date: parse_date(&v.effective_date, "effective_date")?,
+                        status: v.status.clone(),
+                        details: serde_json::from_str(&v.details).map_err(internal)?,
+                        created_at: from_us(v.created_at_us),
+                    })
+                })
+                .collect::<AppResult<_>>()?,
+        })
+    }
+
+    /// The date an operation takes effect, checked against the service dates, the log
+    /// and what has been finalized.
+    async fn effective_date(
+        &self,
+        tx: &mut Tx,
+        l: &Loaded,
+        op: &SubscriptionOperation,
+    ) -> AppResult<Date> {
+        let sub = &l.sub;
+        let start = parse_date(&sub.start_date, "start_date")?;
+        if let Some(end) = opt_date(sub.end_date.as_deref(), "end_date")? {
+            return Err(AppError::Conflict {
+                code: "subscription_disconnected",
+                message: format!(
+                    "subscription `{}` is disconnected{} on {end}",
+                    sub.id,
+                    if end > l.today { " (pending)" } else { "" }
+                ),
+            });
+        }
+        let date = match (op.effective_date, op.timing) {
+            (Some(d), Some(ChangeTiming::EndOfPeriod)) => {
+                return Err(invalid(
+                    "conflicting_timing",
+                    "effective_date",
+                    format!("give either effective_date ({d}) or timing end_of_period, not both"),
+                ))
+            }
+            (Some(d), _) => d,
+            (None, Some(ChangeTiming::EndOfPeriod)) => {
+                if op.operation != OperationKind::Change {
+                    return Err(invalid(
+                        "invalid_timing",
+                        "timing",
+                        "end_of_period applies to changes only".into(),
+                    ));
+                }
+                self.end_of_current_period(tx, l, op.item_id.as_deref())
+                    .await?
+            }
+            (None, _) => l.today,
+        };
+        if date < start {
+            return Err(invalid(
+                "before_service_start",
+                "effective_date",
+                format!("{date} is before the service starts ({start})"),
+            ));
+        }
+        let latest = l
+            .versions
+            .last()
+            .map(|v| parse_date(&v.effective_date, "effective_date"))
+            .transpose()?;
+        if let Some(latest) = latest.filter(|latest| date < *latest) {
+            return Err(invalid(
+                "effective_date_out_of_order",
+                "effective_date",
+                format!("{date} is before the latest operation on this service ({latest})"),
+            ));
+        }
+        if let Some(closed) = tx
+            .last_finalized_invoice_date(&sub.tenant_id, &sub.id)
+            .await?
+        {
+            let closed = parse_date(&closed, "invoice_date")?;
+            if date < closed {
+                return Err(invalid(
+                    "effective_date_before_finalized",
+                    "effective_date",
+                    format!("{date} is before finalized invoice dated {closed}; date the operation on or after it"),
+                ));
+            }
+        }
+        let horizon = l
+            .today
+            .checked_add(Span::new().years(10))
+            .map_err(internal)?;
+        if date > horizon {
+            return Err(invalid(
+                "effective_date_too_far",
+                "effective_date",
+                format!("must be within 10 years of today ({}), got {date}", l.today),
+            ));
+        }
+        Ok(date)
+    }
+
+    /// The end of the billing period the item is in today: changes at end of period take
+    /// effect there, with nothing to credit.
+    async fn end_of_current_period(
+        &self,
+        tx: &mut Tx,
+        l: &Loaded,
+        item: Option<&str>,
+    ) -> AppResult<Date> {
+        let item = pick_item(l, item)?;
+        let seg = current_segment(l, &item.id)?;
+        let price = tx
+            .get_price(&l.sub.tenant_id, &seg.price_id)
+            .await?
+            .ok_or_else(|| internal("price missing"))?;
+        let period = BillingPeriod::parse(&price.period).map_err(internal)?;
+        let terms = terms_of(&l.payer)?;
+        let anchor = parse_date(&l.sub.start_date, "start_date")?;
+        let cycle = Cycle::for_alignment(terms.alignment, period, terms.bill_cycle_day, anchor);
+        cycle.next_boundary(l.today).map_err(internal)
+    }
+
+    async fn change(
+        &self,
+        tx: &mut Tx,
+        l: &mut Loaded,
+        op: &SubscriptionOperation,
+        effective: Date,
+    ) -> AppResult<(&'static str, serde_json::Value)> {
+        let tenant = l.sub.tenant_id.clone();
+        let item = pick_item(l, op.item_id.as_deref())?.clone();
+        let current = current_segment(l, &item.id)?.clone();
+        if op.price_id.is_none() && op.quantity.is_none() && op.unit_amount.is_none() {
+            return Err(invalid(
+                "no_change",
+                "price_id",
+                "a change needs price_id, quantity or unit_amount".into(),
+            ));
+        }
+        let quantity = match &op.quantity {
+            Some(q) => validate::positive_decimal("quantity", q)?,
+            None => current.quantity.parse().map_err(internal)?,
+        };
+        let price_id = op.price_id.clone().unwrap_or(current.price_id.clone());
+        let price = tx
+            .get_price(&tenant, &price_id)
+            .await?
+            .ok_or_else(|| invalid("not_found", "price_id", format!("no price `{price_id}`")))?;
+        let (_, product) = check_sellable(
+            tx, &tenant, &price, &l.payer, effective, quantity, "price_id",
+        )
+        .await?;
+        let unit_amount = match (&op.unit_amount, op.price_id.is_some()) {
+            (Some(a), _) => Some(validate::non_negative_decimal("unit_amount", a)?.to_string()),
+            // A new price brings its own amount; the old negotiated one does not carry over.
+            (None, true) => None,
+            (None, false) => current.unit_amount.clone(),
+        };
+        let current_qty: Decimal = current.quantity.parse().map_err(internal)?;
+        if price.id == current.price_id
+            && quantity == current_qty
+            && unit_amount == current.unit_amount
+        {
+            return Err(invalid(
+                "no_change",
+                "price_id",
+                "the item already has this price, quantity and unit amount".into(),
+            ));
+        }
+        let version = l.sub.version + 1;
+        let start = parse_date(&current.start_date, "segment start")?;
+        if start == effective {
+            // Replaced the same day it began: it never took effect.
+            tx.delete_item_segment(&tenant, &item.id, &current.start_date)
+                .await?;
+        } else {
+            tx.close_item_segment(
+                &tenant,
+                &item.id,
+                &current.start_date,
+                &effective.to_string(),
+            )
+            .await?;
+        }
+        let new = ItemSegmentRow {
+            tenant_id: tenant.clone(),
+            item_id: item.id.clone(),
+            subscription_id: l.sub.id.clone(),
+            start_date: effective.to_string(),
+            end_date: None,
+            price_id: price.id.clone(),
+            quantity: quantity.to_string(),
+            unit_amount: unit_amount.clone(),
+            version,
+        };
+        tx.insert_item_segment(&new).await?;
+        if item.position == 0 {
+            l.sub.price_id = price.id.clone();
+            l.sub.quantity = quantity.to_string();
+            if l.sub.product_id != product.id {
+                tx.set_subscription_product(&tenant, &l.sub.id, &product.id)
+                    .await?;
+                l.sub.product_id = product.id.clone();
+            }
+        }
+        mark_reconcile(l, effective)?;
+        Ok((
+            "change",
+            json!({
+                "item_id": item.id,
+                "from": {"price_id": current.price_id, "quantity": current.quantity, "unit_amount": current.unit_amount},
+                "to": {"price_id": price.id, "quantity": quantity.to_string(), "unit_amount": unit_amount},
+                "reason": op.reason,
+            }),
+        ))
+    }
+
+    async fn renew(
+        &self,
+        tx: &mut Tx,
+        l: &mut Loaded,
+        effective: Date,
+    ) -> AppResult<(&'static str, serde_json::Value)> {
+        let (Some(code), Some(end)) = (l.sub.term_code.clone(), l.sub.term_end.clone()) else {
+            return Err(invalid(
+                "no_term",
+                "operation",
+                format!("subscription `{}` has no contract term to renew", l.sub.id),
+            ));
+        };
+        let old_end = parse_date(&end, "term_end")?;
+        let term = crate::subscriptions::term_spec(tx, &l.sub.tenant_id, &code).await?;
+        let new_end =
+            quoin_core::catalog::term_end(old_end, term.length_months).map_err(internal)?;
+        l.sub.term_start = Some(old_end.to_string());
+        l.sub.term_end = Some(new_end.to_string());
+        // Co-terminated add-ons follow their base into the new term.
+        for child in tx.child_subscriptions(&l.sub.tenant_id, &l.sub.id).await? {
+            if child.coterminate != 0 && child.end_date.is_none() {
+                let mut c = child.clone();
+                c.term_code = l.sub.term_code.clone();
+                c.term_start = l.sub.term_start.clone();
+                c.term_end = l.sub.term_end.clone();
+                c.end_of_term = l.sub.end_of_term.clone();
+                c.updated_at_us = l.now_us;
+                tx.update_subscription(&c).await?;
+            }
+        }
+        Ok((
+            "renew",
+            json!({"term": code, "from": old_end.to_string(), "to": new_end.to_string(), "recorded_on": effective.to_string()}),
+        ))
+    }
+
+    /// A base service's add-ons end with it.
+    async fn disconnect_children(&self, tx: &mut Tx, l: &Loaded, effective: Date) -> AppResult<()> {
+        for child in tx.child_subscriptions(&l.sub.tenant_id, &l.sub.id).await? {
+            if child.end_date.is_some() {
+                continue;
+            }
+            let mut c = Loaded {
+                versions: tx
+                    .subscription_versions(&child.tenant_id, &child.id)
+                    .await?,
+                items: tx.subscription_items(&child.tenant_id, &child.id).await?,
+                segments: Vec::new(),
+                sub: child,
+                payer: l.payer.clone(),
+                today: l.today,
+                now_us: l.now_us,
+            };
+            // An add-on that starts after the base ends never begins.
+            let start = parse_date(&c.sub.start_date, "start_date")?;
+            let at = effective.max(start);
+            let details = disconnect(&mut c, at, Some("base service disconnected".into()))?;
+            record(tx, &mut c, details.0, at, details.1).await?;
+        }
+        Ok(())
+    }
+}
+
+fn pick_item<'a>(l: &'a Loaded, id: Option<&str>) -> AppResult<&'a SubscriptionItemRow> {
+    match id {
+        Some(id) => l.items.iter().find(|i| i.id == id).ok_or_else(|| {
+            invalid(
+                "not_found",
+                "item_id",
+                format!("no item `{id}` on this subscription"),
+            )
+        }),
+        None => l
+            .items
+            .first()
+            .ok_or_else(|| internal("subscription without items")),
+    }
+}
+
+fn current_segment<'a>(l: &'a Loaded, item: &str) -> AppResult<&'a ItemSegmentRow> {
+    l.segments
+        .iter()
+        .rfind(|s| s.item_id == item)
+        .ok_or_else(|| internal("item without segments"))
+}
+
+fn suspend_or_resume(
+    l: &Loaded,
+    kind: OperationKind,
+    effective: Date,
+) -> AppResult<(&'static str, serde_json::Value)> {
+    let now = status_on(&l.sub, &l.versions, effective)?;
+    let (want, name) = match kind {
+        OperationKind::Suspend => (status::ACTIVE, "suspend"),
+        _ => (status::SUSPENDED, "resume"),
+    };
+    if now != want {
+        return Err(AppError::Conflict {
+            code: if name == "suspend" {
+                "not_active"
+            } else {
+                "not_suspended"
+            },
+            message: format!(
+                "subscription `{}` is {now} on {effective}; {name} needs it {want}",
+                l.sub.id
+            ),
+        });
+    }
+    Ok((name, json!({})))
+}
+
+fn disconnect(
+    l: &mut Loaded,
+    effective: Date,
+    reason: Option<String>,
+) -> AppResult<(&'static str, serde_json::Value)> {
+    l.sub.end_date = Some(effective.to_string());
+    // Always reconcile at the end: credits unused in-advance time and bills the final
+    // in-arrears period.
+    let from = opt_date(l.sub.reconcile_from.as_deref(), "reconcile_from")?;
+    l.sub.reconcile_from = Some(from.map_or(effective, |f| f.min(effective)).to_string());
+    Ok(("disconnect", json!({ "reason": reason })))
+}
+
+/// Operations dated before what is billed make the next billing reconcile from that date.
+fn mark_reconcile(l: &mut Loaded, effective: Date) -> AppResult<()> {
+    if l.billed_through()?.is_some_and(|b| effective < b) {
+        let from = opt_date(l.sub.reconcile_from.as_deref(), "reconcile_from")?;
+        l.sub.reconcile_from = Some(from.map_or(effective, |f| f.min(effective)).to_string());
+    }
+    Ok(())
+}
+
+/// Writes the version and the subscription's new state.
+async fn record(
+    tx: &mut Tx,
+    l: &mut Loaded,
+    operation: &'static str,
+    effective: Date,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    if operation == "suspend" || operation == "resume" {
+        mark_reconcile(l, effective)?;
+    }
+    l.sub.version += 1;
+    l.sub.updated_at_us = l.now_us;
+    let after = match operation {
+        "suspend" => status::SUSPENDED,
+        "resume" => status::ACTIVE,
+        "disconnect" => status::DISCONNECTED,
+        _ => l
+            .versions
+            .last()
+            .map(|v| v.status.as_str())
+            .unwrap_or(status::ACTIVE),
+    }
+    .to_string();
+    let row = SubscriptionVersionRow {
+        tenant_id: l.sub.tenant_id.clone(),
+        subscription_id: l.sub.id.clone(),
+        version: l.sub.version,
+        operation: operation.into(),
+        effective_date: effective.to_string(),
+        status: after,
+        details: details.to_string(),
+        created_at_us: l.now_us,
+    };
+    tx.insert_subscription_version(&row).await?;
+    l.versions.push(row);
+    l.sub.status = status_on(&l.sub, &l.versions, l.today)?.to_string();
+    tx.update_subscription(&l.sub).await?;
+    Ok(())
+}
