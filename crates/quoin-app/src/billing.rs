@@ -79,6 +79,7 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
         lines,
         created_at: from_us(inv.created_at_us),
         finalized_at: inv.finalized_at_us.map(from_us),
+        settlement: None,
     })
 }
 
@@ -488,6 +489,7 @@ impl App {
             now_us,
         )
         .await?;
+        self.post_finalized_invoice(tx, tenant, id, now_us).await?;
         Ok(view)
     }
 
@@ -591,7 +593,9 @@ impl App {
     pub async fn get_invoice(&self, p: &Principal, id: &str) -> AppResult<Invoice> {
         p.require(Action::Read)?;
         let mut tx = self.store.read().await?;
-        let view = load_invoice(&mut tx, &p.tenant_id, id).await?;
+        let mut view = load_invoice(&mut tx, &p.tenant_id, id).await?;
+        self.attach_settlements(&mut tx, &p.tenant_id, std::slice::from_mut(&mut view))
+            .await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -613,6 +617,8 @@ impl App {
             let lines = tx.invoice_lines(&p.tenant_id, &inv.id).await?;
             data.push(invoice_view(inv, &lines)?);
         }
+        self.attach_settlements(&mut tx, &p.tenant_id, &mut data)
+            .await?;
         tx.commit().await?;
         Ok(InvoicePage {
             data,

@@ -32,6 +32,12 @@ pub enum AppError {
     NotFound { resource: &'static str, id: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A payment gateway declined the charge (HTTP 402); the failed payment is recorded.
+    #[error("{message}")]
+    PaymentDeclined { code: &'static str, message: String },
+    /// A dependency (a payment gateway) failed transiently; nothing was recorded (HTTP 503).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("storage failure: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -75,6 +81,8 @@ impl AppError {
             AppError::Forbidden { .. } => 403,
             AppError::NotFound { .. } => 404,
             AppError::Conflict { .. } => 409,
+            AppError::PaymentDeclined { .. } => 402,
+            AppError::Unavailable { .. } => 503,
             AppError::Store(_) | AppError::Internal(_) => 500,
         }
     }
@@ -86,7 +94,9 @@ impl AppError {
             | AppError::InvalidMany { code, .. }
             | AppError::BadRequest { code, .. }
             | AppError::Forbidden { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::PaymentDeclined { code, .. }
+            | AppError::Unavailable { code, .. } => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound { .. } => "not_found",
             AppError::Store(_) | AppError::Internal(_) => "internal",

@@ -11,6 +11,7 @@ use crate::auth::Role;
 use crate::catalog::spec::{
     ActionCode, AddOnSpec, ComponentSpec, ModelSpec, PriceTypeCode, ProductKindCode, WorkOrderSpec,
 };
+pub use crate::ledger_model::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -487,6 +488,9 @@ pub struct Invoice {
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finalized_at: Option<Timestamp>,
+    /// Payment status and settled amounts of a finalized invoice (see `ledger_model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<InvoiceSettlement>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

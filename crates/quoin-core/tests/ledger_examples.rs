@@ -334,3 +334,62 @@ fn aging_buckets_on_exact_day_boundaries() {
     assert_eq!(l.status("d1", as_of), Ok(InvoiceStatus::Overdue));
     assert_eq!(l.status("due-today", as_of), Ok(InvoiceStatus::Open));
 }
+
+/// Kill Bill: a plan change whose repairs exceed the new charges yields a negative invoice
+/// (−2164.88); its absolute amount becomes account credit that later invoices consume.
+#[test]
+fn negative_invoice_becomes_account_credit() {
+    let mut l = ledger();
+    l.add_invoice("old", d(1, 1), d(1, 31), usd(300000))
+        .unwrap();
+    l.add_payment("p1", d(1, 5), usd(300000)).unwrap();
+    let consumed = l
+        .add_invoice("neg", d(2, 1), d(3, 3), usd(-216488))
+        .unwrap();
+    assert_eq!(consumed, usd(0));
+    assert_eq!(l.open_amount("neg").unwrap(), usd(0));
+    assert_eq!(l.status("neg", d(4, 1)).unwrap(), InvoiceStatus::Paid);
+    assert_eq!(l.unapplied_credit(), usd(216488));
+    assert_eq!(l.balance(), usd(-216488));
+
+    // The next invoice is paid from that credit, the rest stays unapplied.
+    let consumed = l
+        .add_invoice("next", d(3, 1), d(3, 31), usd(100000))
+        .unwrap();
+    assert_eq!(consumed, usd(100000));
+    assert_eq!(l.status("next", d(3, 1)).unwrap(), InvoiceStatus::Paid);
+    assert_eq!(l.unapplied_credit(), usd(116488));
+    assert_eq!(l.balance(), usd(-116488));
+
+    // Nothing can be paid or credited on the negative invoice itself.
+    assert!(l
+        .add_credit_note("cn", d(3, 2), usd(1), Some("neg"))
+        .is_err());
+    assert!(l
+        .add_payment_to("p2", d(3, 2), usd(1), &[("neg", usd(1))])
+        .is_err());
+    assert_eq!(l.aging(d(12, 31)).total(), usd(0));
+}
+
+#[test]
+fn zero_invoice_is_settled_on_arrival() {
+    let mut l = ledger();
+    l.add_credit_note("cn1", d(1, 1), usd(500), None).unwrap();
+    assert_eq!(
+        l.add_invoice("zero", d(1, 2), d(2, 1), usd(0)).unwrap(),
+        usd(0)
+    );
+    assert_eq!(l.status("zero", d(3, 1)).unwrap(), InvoiceStatus::Paid);
+    assert_eq!(l.unapplied_credit(), usd(500));
+    assert_eq!(l.balance(), usd(-500));
+}
+
+#[test]
+fn paid_by_payments_ignores_account_credit() {
+    let mut l = ledger();
+    l.add_credit_note("cn1", d(1, 1), usd(2000), None).unwrap();
+    l.add_invoice("inv", d(1, 2), d(2, 1), usd(10000)).unwrap();
+    assert_eq!(l.paid_by_payments("inv"), usd(0));
+    l.add_payment("p1", d(1, 3), usd(3000)).unwrap();
+    assert_eq!(l.paid_by_payments("inv"), usd(3000));
+}

@@ -108,8 +108,8 @@ fn day(n: i32) -> Date {
 struct Totals {
     invoices: i64,
     credit_notes: i64,
-    /// Credit notes not against an invoice: the only money in credit or allocations that
-    /// did not come from a payment.
+    /// Credit notes not against an invoice and negative invoices: the only money in credit
+    /// or allocations that did not come from a payment.
     account_credit_notes: i64,
     payments: i64,
     refunds: i64,
@@ -131,6 +131,8 @@ fn apply(
         } => {
             l.add_invoice(&format!("i{id}"), day(*dd), day(dd + terms), m(*amount))?;
             totals.invoices += amount;
+            // A negative invoice's absolute amount becomes account credit.
+            totals.account_credit_notes += (-amount).max(0);
         }
         Op::CreditNote {
             id,
@@ -200,7 +202,7 @@ fn check_invariants(l: &Ledger, totals: &Totals, as_of: Date) {
 
     for inv in l.invoices() {
         let o = inv.open().minor();
-        assert!(o >= 0 && o <= inv.total().minor(), "{inv:?}");
+        assert!(o >= 0 && o <= inv.total().minor().max(0), "{inv:?}");
         let allocated: i64 = l
             .allocations()
             .iter()

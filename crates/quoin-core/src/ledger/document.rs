@@ -5,7 +5,7 @@ use crate::money::Money;
 /// A finalized invoice as the ledger sees it: its total and how much of it has been settled.
 ///
 /// `open = total − credited − paid` and stays within `0..=total`; the ledger refuses any
-/// operation that would break that.
+/// operation that would break that. Invoices with a total of zero or less are never open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
     pub(super) id: String,
@@ -43,8 +43,12 @@ impl Invoice {
         self.paid
     }
 
-    /// What the customer still owes on this invoice.
+    /// What the customer still owes on this invoice; zero for an invoice whose total is
+    /// zero or negative (a negative total became account credit when it was added).
     pub fn open(&self) -> Money {
+        if !self.total.is_positive() {
+            return Money::zero(self.total.currency());
+        }
         // credited + paid <= total is a ledger invariant, so this cannot overflow.
         Money::from_minor(
             self.total.minor() - self.credited.minor() - self.paid.minor(),

@@ -21,13 +21,18 @@ impl Ledger {
         Ok(out)
     }
 
-    pub(super) fn check_amount(&self, amount: Money) -> Result<(), LedgerError> {
+    pub(super) fn check_currency(&self, amount: Money) -> Result<(), LedgerError> {
         if amount.currency() != self.currency {
             return Err(LedgerError::CurrencyMismatch {
                 expected: self.currency,
                 found: amount.currency(),
             });
         }
+        Ok(())
+    }
+
+    pub(super) fn check_amount(&self, amount: Money) -> Result<(), LedgerError> {
+        self.check_currency(amount)?;
         if !amount.is_positive() {
             return Err(LedgerError::NonPositiveAmount(amount));
         }

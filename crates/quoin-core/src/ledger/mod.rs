@@ -6,13 +6,15 @@
 //!
 //! - balance = Σ invoices − Σ credit notes − Σ payments + Σ refunds (positive: the customer owes);
 //! - Σ open amounts − unapplied credit = balance;
-//! - every invoice's open amount is within `0..=total`.
+//! - every invoice's open amount is within `0..=total` (zero when the total is not positive).
 //!
 //! Settlement rules, modelled on Kill Bill's credit balance (CBA) arithmetic:
 //!
 //! - **Payments** go to open invoices oldest due date first (then invoice date, then
 //!   insertion order), or to the invoices and amounts the caller names; what is left becomes
 //!   unapplied account credit.
+//! - **Negative invoices** (repairs exceeding charges) add their absolute amount to account
+//!   credit; zero invoices are settled on arrival.
 //! - **Account credit** (overpayments, credit notes not against an invoice) is consumed
 //!   automatically by each new invoice, up to its total, and can also be applied explicitly.
 //! - **Credit notes against an invoice** may credit up to what has not been credited yet
@@ -129,6 +131,19 @@ impl Ledger {
     /// Current allocations of payments and account credit to invoices.
     pub fn allocations(&self) -> &[Allocation] {
         &self.allocations
+    }
+
+    /// What payments (not account credit) currently contribute to an invoice: an invoice
+    /// with payments on it is refunded or credited, never simply voided.
+    pub fn paid_by_payments(&self, invoice: &str) -> Money {
+        let minor = self
+            .allocations
+            .iter()
+            .filter(|a| a.invoice == invoice && matches!(a.source, AllocationSource::Payment(_)))
+            .map(|a| a.amount.minor())
+            // Parts of the invoice's paid amount, which fits in i64.
+            .fold(0i64, i64::saturating_add);
+        Money::from_minor(minor, self.currency)
     }
 
     /// Open receivables by days past due as of the caller's date.

@@ -13,6 +13,10 @@ use super::Ledger;
 impl Ledger {
     /// Records a finalized invoice and lets unapplied account credit pay it (CBA).
     /// Returns the credit consumed.
+    ///
+    /// A zero total is settled at once. A negative total (repairs of earlier periods
+    /// exceeding the new charges) leaves nothing open and turns its absolute amount into
+    /// account credit, which later invoices consume (Kill Bill's CBA on a negative invoice).
     pub fn add_invoice(
         &mut self,
         id: &str,
@@ -21,7 +25,7 @@ impl Ledger {
         total: Money,
     ) -> Result<Money, LedgerError> {
         self.commit(|l| {
-            l.check_amount(total)?;
+            l.check_currency(total)?;
             if l.invoices.iter().any(|i| i.id == id) {
                 return Err(duplicate(DocumentKind::Invoice, id));
             }
@@ -38,6 +42,10 @@ impl Ledger {
                 paid: zero,
             });
             l.balance = l.balance.checked_add(total)?;
+            if !total.is_positive() {
+                l.credit = l.credit.checked_sub(total)?;
+                return Ok(zero);
+            }
             l.open_total = l.open_total.checked_add(total)?;
             let consumed = min(l.credit, total);
             if consumed.is_positive() {

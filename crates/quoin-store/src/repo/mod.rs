@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+pub mod ledger;
 pub mod outbox;
 pub mod subscriptions;
 mod tenancy;
@@ -60,6 +61,12 @@ pub const TENANT_TABLES: &[&str] = &[
     "invoice_lines",
     "outbox",
     "api_keys",
+    "payments",
+    "payment_allocations",
+    "credit_notes",
+    "refunds",
+    "ledger_entries",
+    "invoice_settlements",
 ];
 
 impl crate::Tx {
