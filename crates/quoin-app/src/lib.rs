@@ -14,6 +14,7 @@ pub mod model;
 mod subscriptions;
 mod tenancy;
 mod test_clock;
+pub mod usage;
 mod validate;
 
 use std::sync::Arc;

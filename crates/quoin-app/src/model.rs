@@ -464,3 +464,5 @@ impl ListParams {
         }
     }
 }
+
+pub use crate::usage::model::*;
