@@ -94,6 +94,12 @@ pub async fn import(app: &App, p: &Principal, path: &Path) -> anyhow::Result<Ing
                 }
                 Err(e) => {
                     bar.suspend(|| eprintln!("row {}: malformed: {e}", base + i + 1));
+                    total.errors.push(quoin_app::model::RejectedEvent {
+                        index: base + i,
+                        id: None,
+                        reason: "malformed".into(),
+                        message: e.clone(),
+                    });
                     total.rejected += 1;
                 }
             }
@@ -101,14 +107,20 @@ pub async fn import(app: &App, p: &Principal, path: &Path) -> anyhow::Result<Ing
         let r = app.ingest_usage_inputs(p, inputs).await?;
         for e in &r.errors {
             let row = positions.get(e.index).map(|p| p + 1).unwrap_or(0);
-            bar.println(format!(
-                "row {row}{}: {}: {}",
-                e.id.as_deref()
-                    .map(|i| format!(" (id {i})"))
-                    .unwrap_or_default(),
-                e.reason,
-                e.message
-            ));
+            total.errors.push(quoin_app::model::RejectedEvent {
+                index: row.saturating_sub(1),
+                ..e.clone()
+            });
+            bar.suspend(|| {
+                eprintln!(
+                    "row {row}{}: {}: {}",
+                    e.id.as_deref()
+                        .map(|i| format!(" (id {i})"))
+                        .unwrap_or_default(),
+                    e.reason,
+                    e.message
+                )
+            });
         }
         total.accepted += r.accepted;
         total.suspended += r.suspended;
