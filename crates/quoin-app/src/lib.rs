@@ -22,6 +22,7 @@ mod subscriptions;
 mod tenancy;
 mod test_clock;
 mod timeline;
+pub mod usage;
 mod validate;
 
 use std::sync::Arc;

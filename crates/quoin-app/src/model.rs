@@ -625,3 +625,5 @@ impl ListParams {
         }
     }
 }
+
+pub use crate::usage::model::*;

@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use routes::{accounts, billing, catalog, keys, system};
+use routes::{accounts, billing, catalog, keys, system, usage};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -130,7 +130,19 @@ pub fn router(app: App) -> Router {
         .route("/v1/test-clock/advance", post(billing::advance_clock))
         .route("/v1/api-keys", post(keys::create).get(keys::list))
         .route("/v1/api-keys/{id}/revoke", post(keys::revoke))
-        .route("/v1/events", get(keys::events))
+        .route(
+            "/v1/events",
+            get(keys::events)
+                .post(usage::ingest)
+                .layer(axum::extract::DefaultBodyLimit::max(usage::MAX_INGEST_BODY)),
+        )
+        .route("/v1/usage/events", get(usage::search))
+        .route("/v1/usage/suspense", get(usage::suspense))
+        .route("/v1/usage/suspense/recycle", post(usage::recycle))
+        .route(
+            "/v1/subscriptions/{id}/usage",
+            get(usage::subscription_usage),
+        )
         // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
         .merge(tmf620::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.

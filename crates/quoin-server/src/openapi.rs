@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, billing, catalog, keys};
+use crate::routes::{accounts, billing, catalog, keys, usage};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,7 @@ use crate::routes::{accounts, billing, catalog, keys};
         billing::invoice_pdf, billing::invoice_html,
         billing::get_clock, billing::set_clock, billing::clear_clock, billing::advance_clock,
         keys::create, keys::list, keys::revoke, keys::events,
+        usage::ingest, usage::search, usage::suspense, usage::recycle, usage::subscription_usage,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
@@ -43,6 +44,7 @@ use crate::routes::{accounts, billing, catalog, keys};
         (name = "test-clock", description = "Per-tenant simulated time (not in production mode)"),
         (name = "access", description = "API keys"),
         (name = "events", description = "The outbox: every state change, in order"),
+        (name = "usage", description = "Usage events: exactly-once ingestion, suspense, rollups"),
     )
 )]
 pub struct ApiDoc;

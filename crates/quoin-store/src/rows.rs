@@ -284,3 +284,46 @@ pub struct PriceBookRow {
     pub segment: Option<String>,
     pub updated_at_us: i64,
 }
+
+/// A stored usage event; `item_id` is None while it waits in suspense.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageEventRow {
+    pub tenant_id: String,
+    pub event_id: String,
+    pub item_id: Option<String>,
+    pub metric_code: String,
+    pub ts_us: i64,
+    pub quantity: Option<String>,
+    pub properties: Option<String>,
+    pub batch_no: i64,
+}
+
+/// A usage event that matched no subscription item, and why.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SuspenseRow {
+    pub tenant_id: String,
+    pub event_id: String,
+    pub reason: String,
+    pub subscription_ref: Option<String>,
+    pub item_key: Option<String>,
+    pub metric_code: String,
+    pub ts_us: i64,
+    pub received_at_us: i64,
+}
+
+/// One day of an item's metric (per group): decimals as text.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RollupRow {
+    pub tenant_id: String,
+    pub item_id: String,
+    pub metric_code: String,
+    pub group_key: String,
+    pub day: String,
+    pub events: i64,
+    pub sum_value: String,
+    pub max_value: String,
+    pub min_value: String,
+    pub latest_us: i64,
+    pub latest_value: String,
+    pub wsum_value: String,
+}

@@ -5,6 +5,7 @@ pub mod billing;
 pub mod catalog;
 pub mod keys;
 pub mod system;
+pub mod usage;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

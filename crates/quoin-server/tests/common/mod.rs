@@ -101,6 +101,18 @@ impl TestApi {
         self.send(req).await
     }
 
+    /// A raw body with its own content type.
+    pub async fn raw_ct(&self, method: &str, path: &str, body: &str, content_type: &str) -> Reply {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.key))
+            .header("content-type", content_type)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(req).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.call("GET", path, Some(&self.key), None).await
     }

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod subscriptions;
 mod tenancy;
+pub mod usage;
 
 /// One page of a cursor-paginated list: `next_cursor` is the last id when more remain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,10 @@ pub const TENANT_TABLES: &[&str] = &[
     "invoices",
     "invoice_lines",
     "outbox",
+    "usage_events",
+    "usage_suspense",
+    "usage_rollups",
+    "usage_unique",
     "api_keys",
     "payments",
     "payment_allocations",
@@ -89,3 +94,4 @@ pub use accounts::AccountFilter;
 pub use billing::InvoiceFilter;
 pub use catalog::{CatalogTable, DefinitionTable};
 pub use outbox::NewEvent;
+pub use usage::{NewUsageEvent, SuspenseFilter, UsageEventFilter};

@@ -180,6 +180,25 @@ pub struct Checked {
     pub prices: Vec<Vec<Price>>,
 }
 
+/// The core price of a stored (already validated) price spec; None if it no longer checks.
+pub fn core_price(spec: &PriceSpec) -> Option<Price> {
+    let mut p = Problems::default();
+    let metrics: HashSet<String> = spec.metric.iter().cloned().collect();
+    let terms: HashSet<String> = spec.term.iter().cloned().collect();
+    let books: HashMap<String, String> = spec
+        .price_book
+        .iter()
+        .map(|b| (b.clone(), spec.currency.clone()))
+        .collect();
+    let refs = Refs {
+        categories: &HashSet::new(),
+        metrics: &metrics,
+        terms: &terms,
+        books: &books,
+    };
+    price::check_price(&mut p, &refs, "price", "price", spec).map(|(_, core)| core)
+}
+
 /// Validates a whole document against itself and what `known` already holds.
 pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldError>> {
     let mut p = Problems::default();

@@ -1,0 +1,290 @@
+//! Daily rollups: what ingestion adds per (item, metric, group, local day), and how a
+//! period's quantity is read back from days instead of events.
+//!
+//! - count, sum, max, latest: per-day count / sum / max / (latest ts, value), combined
+//!   over the period's days (latest ties go to the later-ingested event).
+//! - weighted sum: per day Σ v × (day end − ts) in µs ("wsum") and Σ v. An increment's
+//!   contribution to the period integral is v × (period end − ts) = wsum part + v × (period
+//!   end − day end), so the integral is Σ_days wsum + sum × (period end − day end), exact,
+//!   divided once by the period length — the same figure `quoin_core::rating::aggregate`
+//!   computes from the events (the level starts at zero at the period start).
+//! - unique count: `usage_unique` keeps each distinct value once per day; the period's
+//!   count is `COUNT(DISTINCT value)` over its days (grows with distinct values × days,
+//!   not with events).
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use quoin_store::rows::RollupRow;
+use quoin_store::Tx;
+use rust_decimal::Decimal;
+
+use super::MetricDef;
+use crate::catalog::spec::AggregationCode;
+use crate::error::{AppError, AppResult};
+use crate::model::GroupUsage;
+
+fn overflow() -> AppError {
+    AppError::Internal("usage aggregate out of the decimal range".into())
+}
+
+fn dec(text: &str) -> AppResult<Decimal> {
+    text.parse()
+        .map_err(|_| AppError::Internal(format!("stored decimal `{text}` unreadable")))
+}
+
+/// One day's aggregates of one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DayAcc {
+    pub events: i64,
+    pub sum: Decimal,
+    pub max: Decimal,
+    pub min: Decimal,
+    pub latest_us: i64,
+    pub latest: Decimal,
+    pub wsum: Decimal,
+}
+
+impl DayAcc {
+    pub fn first(value: Decimal, ts_us: i64, day_end_us: i64) -> AppResult<Self> {
+        Ok(Self {
+            events: 1,
+            sum: value,
+            max: value,
+            min: value,
+            latest_us: ts_us,
+            latest: value,
+            wsum: value
+                .checked_mul(Decimal::from(day_end_us - ts_us))
+                .ok_or_else(overflow)?,
+        })
+    }
+
+    /// Adds `later` (ingested after `self`) into `self`.
+    pub fn merge(&mut self, later: &DayAcc) -> AppResult<()> {
+        self.events += later.events;
+        self.sum = self.sum.checked_add(later.sum).ok_or_else(overflow)?;
+        self.max = self.max.max(later.max);
+        self.min = self.min.min(later.min);
+        if later.latest_us >= self.latest_us {
+            self.latest_us = later.latest_us;
+            self.latest = later.latest;
+        }
+        self.wsum = self.wsum.checked_add(later.wsum).ok_or_else(overflow)?;
+        Ok(())
+    }
+
+    pub fn from_row(r: &RollupRow) -> AppResult<Self> {
+        Ok(Self {
+            events: r.events,
+            sum: dec(&r.sum_value)?,
+            max: dec(&r.max_value)?,
+            min: dec(&r.min_value)?,
+            latest_us: r.latest_us,
+            latest: dec(&r.latest_value)?,
+            wsum: dec(&r.wsum_value)?,
+        })
+    }
+
+    pub fn to_row(
+        &self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+        group: &str,
+        day: &str,
+    ) -> RollupRow {
+        RollupRow {
+            tenant_id: tenant.to_string(),
+            item_id: item.to_string(),
+            metric_code: metric.to_string(),
+            group_key: group.to_string(),
+            day: day.to_string(),
+            events: self.events,
+            sum_value: self.sum.normalize().to_string(),
+            max_value: self.max.normalize().to_string(),
+            min_value: self.min.normalize().to_string(),
+            latest_us: self.latest_us,
+            latest_value: self.latest.normalize().to_string(),
+            wsum_value: self.wsum.normalize().to_string(),
+        }
+    }
+}
+
+/// What one batch adds for one (item, metric): per (group, day).
+#[derive(Debug, Default)]
+pub(crate) struct ItemMetricDelta {
+    pub days: BTreeMap<(String, Date), DayAcc>,
+    /// (group, day, value) for unique count.
+    pub uniques: Vec<(String, Date, String)>,
+}
+
+/// Merges a batch's deltas into the stored rollups, one (item, metric) at a time in key
+/// order (the PostgreSQL lock order).
+pub(crate) async fn apply(
+    tx: &mut Tx,
+    tenant: &str,
+    deltas: BTreeMap<(String, String), ItemMetricDelta>,
+) -> AppResult<()> {
+    for ((item, metric), delta) in deltas {
+        tx.lock_usage_rollup(tenant, &item, &metric).await?;
+        if let (Some(((_, lo), _)), Some(((_, hi), _))) = (
+            delta.days.iter().min_by_key(|((_, d), _)| *d),
+            delta.days.iter().max_by_key(|((_, d), _)| *d),
+        ) {
+            let to = hi
+                .tomorrow()
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let stored = tx
+                .usage_rollups(tenant, &item, &metric, &lo.to_string(), &to.to_string())
+                .await?;
+            let mut existing: BTreeMap<(String, String), DayAcc> = BTreeMap::new();
+            for r in &stored {
+                existing.insert((r.group_key.clone(), r.day.clone()), DayAcc::from_row(r)?);
+            }
+            for ((group, day), add) in &delta.days {
+                let day = day.to_string();
+                let merged = match existing.remove(&(group.clone(), day.clone())) {
+                    Some(mut acc) => {
+                        acc.merge(add)?;
+                        acc
+                    }
+                    None => add.clone(),
+                };
+                tx.upsert_usage_rollup(&merged.to_row(tenant, &item, &metric, group, &day))
+                    .await?;
+            }
+        }
+        for (group, day, value) in &delta.uniques {
+            tx.insert_usage_unique(tenant, &item, &metric, group, &day.to_string(), value)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The µs instant a local date starts at.
+pub(crate) fn day_start_us(day: Date, tz: &TimeZone) -> AppResult<i64> {
+    day.to_zoned(tz.clone())
+        .map(|z| z.timestamp().as_microsecond())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The group key of a group-by tuple: '' without group-by, else its JSON array.
+pub(crate) fn group_key(values: &[Option<&str>]) -> String {
+    if values.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(values).unwrap_or_default()
+    }
+}
+
+fn group_values(key: &str) -> Vec<Option<String>> {
+    if key.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(key).unwrap_or_default()
+    }
+}
+
+/// The aggregated quantity per group of an item's metric over local dates `[start, end)`,
+/// read from the rollups. Without group-by there is exactly one group (key `[]`).
+pub(crate) async fn period_quantity(
+    tx: &mut Tx,
+    tenant: &str,
+    item: &str,
+    metric: &MetricDef,
+    tz: &TimeZone,
+    start: Date,
+    end: Date,
+) -> AppResult<Vec<GroupUsage>> {
+    if start >= end {
+        return Err(AppError::invalid(
+            "period",
+            "the period is empty or reversed",
+        ));
+    }
+    let code = metric.spec.code.as_str();
+    let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
+    if metric.spec.aggregation == AggregationCode::UniqueCount {
+        for (g, n) in tx
+            .usage_unique_counts(tenant, item, code, &start.to_string(), &end.to_string())
+            .await?
+        {
+            out.insert(g, Decimal::from(n));
+        }
+    } else {
+        let rows = tx
+            .usage_rollups(tenant, item, code, &start.to_string(), &end.to_string())
+            .await?;
+        let start_us = day_start_us(start, tz)?;
+        let end_us = day_start_us(end, tz)?;
+        let mut groups: BTreeMap<String, Vec<(&String, DayAcc)>> = BTreeMap::new();
+        let mut ends: BTreeMap<String, i64> = BTreeMap::new();
+        for r in &rows {
+            groups
+                .entry(r.group_key.clone())
+                .or_default()
+                .push((&r.day, DayAcc::from_row(r)?));
+            if metric.spec.aggregation == AggregationCode::WeightedSum && !ends.contains_key(&r.day)
+            {
+                let d: Date = r
+                    .day
+                    .parse()
+                    .map_err(|_| AppError::Internal(format!("bad rollup day {}", r.day)))?;
+                let next = d
+                    .tomorrow()
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                ends.insert(r.day.clone(), day_start_us(next, tz)?);
+            }
+        }
+        for (g, days) in &groups {
+            let v = match metric.spec.aggregation {
+                AggregationCode::Count => {
+                    Decimal::from(days.iter().map(|(_, d)| d.events).sum::<i64>())
+                }
+                AggregationCode::Sum => days
+                    .iter()
+                    .try_fold(Decimal::ZERO, |a, (_, d)| a.checked_add(d.sum))
+                    .ok_or_else(overflow)?,
+                AggregationCode::Max => days.iter().map(|(_, d)| d.max).max().unwrap_or_default(),
+                AggregationCode::Latest => days
+                    .iter()
+                    .rev()
+                    .max_by_key(|(_, d)| d.latest_us)
+                    .map(|(_, d)| d.latest)
+                    .unwrap_or_default(),
+                AggregationCode::WeightedSum => {
+                    let mut integral = Decimal::ZERO;
+                    for (day, d) in days {
+                        let day_end = ends.get(*day).copied().unwrap_or(end_us);
+                        let tail = d
+                            .sum
+                            .checked_mul(Decimal::from(end_us - day_end))
+                            .ok_or_else(overflow)?;
+                        integral = integral
+                            .checked_add(d.wsum)
+                            .and_then(|i| i.checked_add(tail))
+                            .ok_or_else(overflow)?;
+                    }
+                    integral
+                        .checked_div(Decimal::from(end_us - start_us))
+                        .ok_or_else(overflow)?
+                }
+                AggregationCode::UniqueCount => Decimal::ZERO,
+            };
+            out.insert(g.clone(), v);
+        }
+    }
+    if metric.spec.group_by.is_empty() {
+        out.entry(String::new()).or_insert(Decimal::ZERO);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, v)| GroupUsage {
+            key: group_values(&k),
+            quantity: v.normalize().to_string(),
+        })
+        .collect())
+}

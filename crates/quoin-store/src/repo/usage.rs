@@ -1,0 +1,461 @@
+//! Usage: the event log with its exactly-once key, the suspense queue, and the rollups that
+//! answer "quantity of an item's metric in a period" from days instead of events.
+//!
+//! The hot path writes borrowed rows in as few statements as possible: multi-row `INSERT`s
+//! on SQLite (one prepared statement per chunk size, cached by sqlx), one `UNNEST` insert
+//! per batch on PostgreSQL. `ON CONFLICT DO NOTHING` on `(tenant_id, event_id)` makes a
+//! repeated id a no-op in the same commit that stores a new one.
+
+use crate::rows::{RollupRow, SuspenseRow, UsageEventRow};
+use crate::{on_tx, Result, Tx};
+
+/// One event to store, borrowed from the caller's batch.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUsageEvent<'a> {
+    pub event_id: &'a str,
+    /// None: the event goes to suspense.
+    pub item_id: Option<&'a str>,
+    pub metric_code: &'a str,
+    pub ts_us: i64,
+    pub quantity: Option<&'a str>,
+    pub properties: Option<&'a str>,
+}
+
+/// Rows per multi-row `INSERT` on SQLite (8 columns, 6 bound per row).
+const SQLITE_CHUNK: usize = 1024;
+
+fn sqlite_insert_sql(rows: usize, table: &str, ignore: bool) -> String {
+    let mut sql = String::with_capacity(64 + rows * 40);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table);
+    sql.push_str(
+        " (tenant_id, batch_no, event_id, item_id, metric_code, ts_us, quantity, properties) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        let b = 3 + r * 6;
+        sql.push_str(&format!(
+            "($1,$2,${},${},${},${},${},${})",
+            b,
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+    }
+    if ignore {
+        sql.push_str(" ON CONFLICT DO NOTHING");
+    }
+    sql
+}
+
+/// What the recycle and search queries select on.
+#[derive(Debug, Clone, Default)]
+pub struct SuspenseFilter<'a> {
+    pub reason: Option<&'a str>,
+    pub metric_code: Option<&'a str>,
+    pub subscription_ref: Option<&'a str>,
+    pub item_key: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UsageEventFilter<'a> {
+    pub subscription_id: Option<&'a str>,
+    pub item_id: Option<&'a str>,
+    pub metric_code: Option<&'a str>,
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    /// Cursor: events strictly after (ts_us, event_id).
+    pub after: Option<(i64, &'a str)>,
+}
+
+impl Tx {
+    /// Stores events not yet recorded under their id; returns how many were new. A batch
+    /// must not repeat an id (the caller dedups within a batch first).
+    pub async fn insert_usage_events(
+        &mut self,
+        tenant: &str,
+        batch_no: i64,
+        rows: &[NewUsageEvent<'_>],
+    ) -> Result<u64> {
+        self.write_usage_events("usage_events", tenant, batch_no, rows, true)
+            .await
+    }
+
+    /// The same rows written by a plain `INSERT` (no dedup, no matching, no rollups): the
+    /// baseline the ingest benchmark compares against.
+    pub async fn insert_usage_events_plain(
+        &mut self,
+        tenant: &str,
+        batch_no: i64,
+        rows: &[NewUsageEvent<'_>],
+    ) -> Result<u64> {
+        self.write_usage_events("usage_events", tenant, batch_no, rows, false)
+            .await
+    }
+
+    async fn write_usage_events(
+        &mut self,
+        table: &str,
+        tenant: &str,
+        batch_no: i64,
+        rows: &[NewUsageEvent<'_>],
+        ignore: bool,
+    ) -> Result<u64> {
+        let mut inserted = 0;
+        match self {
+            Tx::Sqlite(t) => {
+                for chunk in rows.chunks(SQLITE_CHUNK) {
+                    let sql = sqlite_insert_sql(chunk.len(), table, ignore);
+                    let mut q = sqlx::query(&sql).bind(tenant).bind(batch_no);
+                    for e in chunk {
+                        q = q
+                            .bind(e.event_id)
+                            .bind(e.item_id)
+                            .bind(e.metric_code)
+                            .bind(e.ts_us)
+                            .bind(e.quantity)
+                            .bind(e.properties);
+                    }
+                    inserted += q.execute(&mut **t).await?.rows_affected();
+                }
+            }
+            Tx::Postgres(t) => {
+                let sql = format!(
+                    "INSERT INTO {table} (tenant_id, batch_no, event_id, item_id, metric_code, \
+                     ts_us, quantity, properties) SELECT $1, $2, e, i, m, t, q, p FROM \
+                     UNNEST($3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[]) \
+                     AS u(e, i, m, t, q, p){}",
+                    if ignore { " ON CONFLICT DO NOTHING" } else { "" }
+                );
+                let ids: Vec<&str> = rows.iter().map(|e| e.event_id).collect();
+                let items: Vec<Option<&str>> = rows.iter().map(|e| e.item_id).collect();
+                let metrics: Vec<&str> = rows.iter().map(|e| e.metric_code).collect();
+                let ts: Vec<i64> = rows.iter().map(|e| e.ts_us).collect();
+                let qty: Vec<Option<&str>> = rows.iter().map(|e| e.quantity).collect();
+                let props: Vec<Option<&str>> = rows.iter().map(|e| e.properties).collect();
+                inserted = sqlx::query(&sql)
+                    .bind(tenant)
+                    .bind(batch_no)
+                    .bind(ids)
+                    .bind(items)
+                    .bind(metrics)
+                    .bind(ts)
+                    .bind(qty)
+                    .bind(props)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected();
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// Of `ids`, those already stored by another batch than `batch_no` (the duplicates of
+    /// an insert that stored fewer rows than it was given).
+    pub async fn usage_ids_from_other_batches(
+        &mut self,
+        tenant: &str,
+        batch_no: i64,
+        ids: &[&str],
+    ) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "SELECT event_id FROM usage_events WHERE tenant_id = $1 AND batch_no <> $2 \
+                 AND event_id IN ({})",
+                list.join(",")
+            );
+            let found: Vec<String> = on_tx!(self, |c| {
+                let mut q = sqlx::query_scalar(&sql).bind(tenant).bind(batch_no);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    pub async fn usage_events_by_ids(
+        &mut self,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<UsageEventRow>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT * FROM usage_events WHERE tenant_id = $1 AND event_id IN ({}) \
+                 ORDER BY ts_us, event_id",
+                list.join(",")
+            );
+            let found: Vec<UsageEventRow> = on_tx!(self, |c| {
+                let mut q = sqlx::query_as(&sql).bind(tenant);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    /// Events in `(ts_us, event_id)` order matching `f`, at most `limit`.
+    pub async fn search_usage_events(
+        &mut self,
+        tenant: &str,
+        f: &UsageEventFilter<'_>,
+        limit: i64,
+    ) -> Result<Vec<UsageEventRow>> {
+        let sql = "SELECT * FROM usage_events WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR item_id IN (SELECT id FROM subscription_items \
+                        WHERE tenant_id = $1 AND subscription_id = $2)) \
+                   AND ($3 IS NULL OR item_id = $3) \
+                   AND ($4 IS NULL OR metric_code = $4) \
+                   AND ($5 IS NULL OR ts_us >= $5) AND ($6 IS NULL OR ts_us < $6) \
+                   AND ($7 IS NULL OR ts_us > $7 OR (ts_us = $7 AND event_id > $8)) \
+                   ORDER BY ts_us, event_id LIMIT $9";
+        let (after_ts, after_id) = match f.after {
+            Some((t, id)) => (Some(t), Some(id)),
+            None => (None, None),
+        };
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(f.subscription_id)
+            .bind(f.item_id)
+            .bind(f.metric_code)
+            .bind(f.from_us)
+            .bind(f.to_us)
+            .bind(after_ts)
+            .bind(after_id.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// The subscription an item belongs to.
+    pub async fn usage_item_subscription(
+        &mut self,
+        tenant: &str,
+        item: &str,
+    ) -> Result<Option<String>> {
+        let sql = "SELECT subscription_id FROM subscription_items WHERE tenant_id = $1 AND id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(item)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// Assigns a suspended event to the item it now matches.
+    pub async fn set_usage_event_item(
+        &mut self,
+        tenant: &str,
+        event_id: &str,
+        item_id: &str,
+    ) -> Result<()> {
+        let sql = "UPDATE usage_events SET item_id = $3 WHERE tenant_id = $1 AND event_id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(event_id)
+            .bind(item_id)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn insert_suspense(&mut self, row: &SuspenseRow) -> Result<()> {
+        let sql = "INSERT INTO usage_suspense (tenant_id, event_id, reason, subscription_ref, \
+                   item_key, metric_code, ts_us, received_at_us) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                   ON CONFLICT (tenant_id, event_id) DO UPDATE SET reason = excluded.reason";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.tenant_id)
+            .bind(&row.event_id)
+            .bind(&row.reason)
+            .bind(&row.subscription_ref)
+            .bind(&row.item_key)
+            .bind(&row.metric_code)
+            .bind(row.ts_us)
+            .bind(row.received_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Suspended events matching `f`, oldest received first, after the cursor
+    /// `(received_at_us, event_id)`.
+    pub async fn list_suspense(
+        &mut self,
+        tenant: &str,
+        f: &SuspenseFilter<'_>,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<SuspenseRow>> {
+        let sql = "SELECT * FROM usage_suspense WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR reason = $2) AND ($3 IS NULL OR metric_code = $3) \
+                   AND ($4 IS NULL OR subscription_ref = $4) AND ($5 IS NULL OR item_key = $5) \
+                   AND ($6 IS NULL OR received_at_us > $6 OR (received_at_us = $6 AND event_id > $7)) \
+                   ORDER BY received_at_us, event_id LIMIT $8";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(f.reason)
+            .bind(f.metric_code)
+            .bind(f.subscription_ref)
+            .bind(f.item_key)
+            .bind(after.map(|a| a.0))
+            .bind(after.map(|a| a.1).unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    pub async fn suspense_by_ids(
+        &mut self,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<SuspenseRow>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let sql = "SELECT * FROM usage_suspense WHERE tenant_id = $1 AND event_id = $2";
+            let row: Option<SuspenseRow> = on_tx!(self, |c| sqlx::query_as(sql)
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?);
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    pub async fn delete_suspense(&mut self, tenant: &str, event_id: &str) -> Result<()> {
+        let sql = "DELETE FROM usage_suspense WHERE tenant_id = $1 AND event_id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(event_id)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Serialises rollup read-modify-write of one item's metric across PostgreSQL
+    /// transactions (SQLite has a single writer). Take locks in a stable order.
+    pub async fn lock_usage_rollup(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+    ) -> Result<()> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2 || '/' || $3))")
+                .bind(tenant)
+                .bind(item)
+                .bind(metric)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Rollups of an item's metric for days in `[from_day, to_day)`, by group then day.
+    pub async fn usage_rollups(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<RollupRow>> {
+        let sql = "SELECT * FROM usage_rollups WHERE tenant_id = $1 AND item_id = $2 \
+                   AND metric_code = $3 AND day >= $4 AND day < $5 ORDER BY group_key, day";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(item)
+            .bind(metric)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    pub async fn upsert_usage_rollup(&mut self, r: &RollupRow) -> Result<()> {
+        let sql = "INSERT INTO usage_rollups (tenant_id, item_id, metric_code, group_key, day, \
+                   events, sum_value, max_value, min_value, latest_us, latest_value, wsum_value) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                   ON CONFLICT (tenant_id, item_id, metric_code, group_key, day) DO UPDATE SET \
+                   events = excluded.events, sum_value = excluded.sum_value, \
+                   max_value = excluded.max_value, min_value = excluded.min_value, \
+                   latest_us = excluded.latest_us, latest_value = excluded.latest_value, \
+                   wsum_value = excluded.wsum_value";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&r.tenant_id)
+            .bind(&r.item_id)
+            .bind(&r.metric_code)
+            .bind(&r.group_key)
+            .bind(&r.day)
+            .bind(r.events)
+            .bind(&r.sum_value)
+            .bind(&r.max_value)
+            .bind(&r.min_value)
+            .bind(r.latest_us)
+            .bind(&r.latest_value)
+            .bind(&r.wsum_value)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Records that `value` occurred for the item's metric, group and day.
+    pub async fn insert_usage_unique(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+        group_key: &str,
+        day: &str,
+        value: &str,
+    ) -> Result<()> {
+        let sql =
+            "INSERT INTO usage_unique (tenant_id, item_id, metric_code, group_key, day, value) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(item)
+            .bind(metric)
+            .bind(group_key)
+            .bind(day)
+            .bind(value)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Distinct values per group of an item's metric over days in `[from_day, to_day)`.
+    pub async fn usage_unique_counts(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT group_key, COUNT(DISTINCT value) FROM usage_unique WHERE tenant_id = $1 \
+                   AND item_id = $2 AND metric_code = $3 AND day >= $4 AND day < $5 \
+                   GROUP BY group_key ORDER BY group_key";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(item)
+            .bind(metric)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+}
