@@ -556,6 +556,9 @@ impl App {
                 let mut tx = self.store.begin().await?;
                 let account = lock_account(&mut tx, tenant, &payer).await?;
                 let today = account_today(&account, now)?;
+                // Dunning first: a suspension or disconnect it makes is billed today.
+                self.dunning_in_tx(&mut tx, &account, today, to_us(now))
+                    .await?;
                 let created = self
                     .bill_in_tx(&mut tx, &account, today, true, to_us(now))
                     .await?;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod clock;
 mod credit_notes;
 mod documents;
+mod dunning;
 pub mod error;
 mod events;
 pub mod gateway;

@@ -627,3 +627,40 @@ impl ListParams {
 }
 
 pub use crate::usage::model::*;
+
+/// A tenant's dunning schedule: steps in increasing days past the oldest overdue due date.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DunningPolicy {
+    pub steps: Vec<DunningStepSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DunningStepSpec {
+    /// Days past due of the oldest overdue invoice (1–3650, increasing).
+    pub after_days: i64,
+    pub action: DunningActionCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DunningActionCode {
+    /// An outbox event for the notifier.
+    Reminder,
+    /// Suspend the account's services (resumed when paid).
+    Suspend,
+    /// Disconnect the account's services (final).
+    Disconnect,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DunningStatus {
+    pub account_id: String,
+    /// Steps applied since the account was last clear.
+    pub steps_done: i64,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub oldest_overdue_due_date: Option<Date>,
+    pub days_overdue: Option<i64>,
+    pub next_step: Option<DunningStepSpec>,
+}

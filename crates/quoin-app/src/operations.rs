@@ -75,33 +75,53 @@ impl App {
             .ok_or_else(|| AppError::not_found("subscription", id))?;
         let payer = lock_account(&mut tx, tenant, &sub.bill_to_id).await?;
         let now = self.tenant_now(&mut tx, tenant).await?;
+        let today = account_today(&payer, now)?;
+        let view = self
+            .operate_in_tx(&mut tx, sub, payer, today, to_us(now), op)
+            .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Applies an operation inside the caller's transaction; the caller holds the lock on
+    /// the payer (`payer`) and knows its `today`.
+    pub(crate) async fn operate_in_tx(
+        &self,
+        tx: &mut Tx,
+        sub: SubscriptionRow,
+        payer: AccountRow,
+        today: Date,
+        now_us: i64,
+        op: SubscriptionOperation,
+    ) -> AppResult<Subscription> {
+        let tenant = sub.tenant_id.clone();
         let mut l = Loaded {
-            today: account_today(&payer, now)?,
-            now_us: to_us(now),
-            versions: tx.subscription_versions(tenant, &sub.id).await?,
-            items: tx.subscription_items(tenant, &sub.id).await?,
-            segments: tx.subscription_segments(tenant, &sub.id).await?,
+            today,
+            now_us,
+            versions: tx.subscription_versions(&tenant, &sub.id).await?,
+            items: tx.subscription_items(&tenant, &sub.id).await?,
+            segments: tx.subscription_segments(&tenant, &sub.id).await?,
             sub,
             payer,
         };
-        let effective = self.effective_date(&mut tx, &l, &op).await?;
+        let effective = self.effective_date(tx, &l, &op).await?;
         let (operation, details) = match op.operation {
-            OperationKind::Change => self.change(&mut tx, &mut l, &op, effective).await?,
+            OperationKind::Change => self.change(tx, &mut l, &op, effective).await?,
             OperationKind::Suspend | OperationKind::Resume => {
-                suspend_or_resume(&l, op.operation, effective)?
+                suspend_or_resume(&l, op.operation, effective, op.reason.clone())?
             }
             OperationKind::Disconnect => {
                 let reason = op.reason.clone();
-                self.disconnect_children(&mut tx, &l, effective).await?;
+                self.disconnect_children(tx, &l, effective).await?;
                 disconnect(&mut l, effective, reason)?
             }
-            OperationKind::Renew => self.renew(&mut tx, &mut l, effective).await?,
+            OperationKind::Renew => self.renew(tx, &mut l, effective).await?,
         };
-        record(&mut tx, &mut l, operation, effective, details).await?;
-        let view = load_subscription_view(&mut tx, &l.sub).await?;
+        record(tx, &mut l, operation, effective, details).await?;
+        let view = load_subscription_view(tx, &l.sub).await?;
         emit(
-            &mut tx,
-            tenant,
+            tx,
+            &tenant,
             &format!("subscription.{operation}"),
             "subscription",
             &l.sub.id,
@@ -109,7 +129,6 @@ impl App {
             l.now_us,
         )
         .await?;
-        tx.commit().await?;
         Ok(view)
     }
 
@@ -445,6 +464,7 @@ fn suspend_or_resume(
     l: &Loaded,
     kind: OperationKind,
     effective: Date,
+    reason: Option<String>,
 ) -> AppResult<(&'static str, serde_json::Value)> {
     let now = status_on(&l.sub, &l.versions, effective)?;
     let (want, name) = match kind {
@@ -464,7 +484,7 @@ fn suspend_or_resume(
             ),
         });
     }
-    Ok((name, json!({})))
+    Ok((name, json!({ "reason": reason })))
 }
 
 fn disconnect(

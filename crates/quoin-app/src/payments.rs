@@ -408,6 +408,9 @@ impl App {
             now_us,
         )
         .await?;
+        // Paying what is overdue resolves dunning at once.
+        let today = crate::billing::account_today(account, crate::clock::from_us(now_us))?;
+        self.dunning_in_tx(tx, account, today, now_us).await?;
         Ok(Ok(view))
     }
 

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod billing;
 pub mod calendar;
 pub mod catalog;
+pub mod dunning;
 pub mod invoicing;
 pub mod ledger;
 pub mod money;

@@ -59,6 +59,11 @@ pub fn router(app: App) -> Router {
             post(accounts::add_location).get(accounts::list_locations),
         )
         .route("/v1/accounts/{id}/bill", post(billing::bill_account))
+        .route("/v1/accounts/{id}/dunning", get(billing::account_dunning))
+        .route(
+            "/v1/dunning-policy",
+            get(billing::get_dunning_policy).put(billing::put_dunning_policy),
+        )
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route(
             "/v1/products/{id}",

@@ -327,3 +327,20 @@ pub struct RollupRow {
     pub latest_value: String,
     pub wsum_value: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DunningPolicyRow {
+    pub tenant_id: String,
+    /// JSON list of `{after_days, action}`.
+    pub steps: String,
+    pub updated_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DunningStateRow {
+    pub tenant_id: String,
+    pub account_id: String,
+    pub steps_done: i64,
+    pub overdue_since: Option<String>,
+    pub updated_at_us: i64,
+}

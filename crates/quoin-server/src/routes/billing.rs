@@ -226,3 +226,33 @@ pub async fn invoice_html(
 ) -> ApiResult<Html<String>> {
     Ok(Html(s.app.invoice_html(&p, &id).await?))
 }
+
+#[utoipa::path(operation_id = "putDunningPolicy", put, path = "/v1/dunning-policy", tag = "dunning", request_body = DunningPolicy,
+    responses((status = 200, body = DunningPolicy), (status = 422, body = ErrorBody)))]
+pub async fn put_dunning_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<DunningPolicy>,
+) -> ApiResult<Json<DunningPolicy>> {
+    Ok(Json(s.app.put_dunning_policy(&p, body).await?))
+}
+
+#[utoipa::path(operation_id = "getDunningPolicy", get, path = "/v1/dunning-policy", tag = "dunning",
+    responses((status = 200, body = DunningPolicy)))]
+pub async fn get_dunning_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<DunningPolicy>> {
+    Ok(Json(s.app.get_dunning_policy(&p).await?))
+}
+
+#[utoipa::path(operation_id = "getAccountDunning", get, path = "/v1/accounts/{id}/dunning", tag = "dunning",
+    params(("id" = String, Path)),
+    responses((status = 200, body = DunningStatus), (status = 404, body = ErrorBody)))]
+pub async fn account_dunning(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DunningStatus>> {
+    Ok(Json(s.app.account_dunning(&p, &id).await?))
+}

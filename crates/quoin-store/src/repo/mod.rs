@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+mod dunning;
 pub mod ledger;
 pub mod outbox;
 pub mod subscriptions;
@@ -58,6 +59,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "subscription_items",
     "subscription_item_segments",
     "subscription_versions",
+    "dunning_policies",
+    "dunning_states",
     "invoices",
     "invoice_lines",
     "outbox",
