@@ -368,8 +368,7 @@ impl App {
                 status: status_word(inv.status(today)).to_string(),
             });
         }
-        open_invoices
-            .sort_by(|a, b| (a.due_date, a.invoice_date).cmp(&(b.due_date, b.invoice_date)));
+        open_invoices.sort_by_key(|o| (o.due_date, o.invoice_date));
         Ok(AccountBalance {
             account_id: account.id,
             currency: account.currency,
