@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod payments;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +84,24 @@ enum Command {
     Catalog(CatalogCmd),
     /// Print the OpenAPI document.
     Openapi,
+    /// Payments received.
+    #[command(subcommand)]
+    Payments(PaymentsCmd),
+}
+
+#[derive(Subcommand)]
+enum PaymentsCmd {
+    /// Record payments from a CSV file (columns: account_id or account_number, amount,
+    /// currency, received_on, method, reference, invoice_number). Valid rows are recorded;
+    /// invalid ones are reported with row, field and reason (exit status 2 when any).
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +279,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Accounts(cmd) => accounts(&cfg, cmd).await?,
         Command::Catalog(cmd) => catalog(&cfg, cmd).await?,
+        Command::Payments(PaymentsCmd::Import { file, tenant, json }) => {
+            let app = open_app(&cfg).await?;
+            let p = pick_tenant(&app, tenant).await?;
+            if payments::import(&app, &p, &file, json).await? > 0 {
+                std::process::exit(2);
+            }
+        }
         Command::Bill {
             tenant,
             account,
