@@ -18,6 +18,7 @@ on_both_stores!(
     test_gateway_charges_and_declines,
     csv_import_records_valid_rows_and_reports_the_rest,
     aging_buckets_as_of_the_tenant_today,
+    negative_invoice_becomes_account_credit,
 );
 
 fn s(v: &Value) -> &str {
@@ -757,5 +758,69 @@ async fn aging_buckets_as_of_the_tenant_today(db: TestStore) {
     assert_eq!(b_bal["balance"], json!("200.00"));
     assert_eq!(b_bal["open_invoices"][0]["status"], json!("overdue"));
     assert_eq!(b_bal["open_invoices"][1]["status"], json!("open"));
+    api.cleanup().await;
+}
+
+/// A draft with a negative total (plan-change repairs exceeding the new charges, as the
+/// lead's reconciliation produces) written straight to the store, then finalized through
+/// the API: its absolute amount becomes account credit that the next invoice consumes.
+async fn negative_invoice_becomes_account_credit(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let rows = with_invoices(&api, &["A"]).await;
+    let (a, jan) = &rows[0];
+    pay(&api, a, "100.00").await;
+    let mut tx = api.db.store.begin().await.unwrap();
+    let row = quoin_store::rows::InvoiceRow {
+        id: "inv_negative".into(),
+        tenant_id: api.tenant.clone(),
+        account_id: a.clone(),
+        currency: "USD".into(),
+        status: "draft".into(),
+        number: None,
+        invoice_date: "2026-01-01".into(),
+        due_date: "2026-01-31".into(),
+        period_start: "2026-01-01".into(),
+        period_end: "2026-02-01".into(),
+        total_minor: -216_488,
+        created_at_us: 0,
+        finalized_at_us: None,
+        subtotal_minor: -216_488,
+        discount_minor: 0,
+        tax_minor: 0,
+    };
+    tx.insert_invoice(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    let fin = api
+        .post_ok("/v1/invoices/inv_negative/finalize", json!({}), 200)
+        .await;
+    assert_eq!(fin["total"], json!("-2164.88"));
+    let b = balance(&api, a).await;
+    assert_eq!(b["balance"], json!("-2164.88"));
+    assert_eq!(b["unapplied_credit"], json!("2164.88"));
+    assert_eq!(
+        settlement(&api, "inv_negative").await["payment_status"],
+        json!("paid")
+    );
+    // It cannot be voided or credited; the paid January invoice is untouched.
+    let r = api
+        .post("/v1/invoices/inv_negative/void", json!({"reason": "x"}))
+        .await;
+    assert_eq!(r.body["code"], json!("invoice_not_voidable"));
+    let r = api
+        .post(
+            "/v1/invoices/inv_negative/credit-notes",
+            json!({"amount": "1.00", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.body["code"], json!("credit_exceeds_invoice"));
+    assert_eq!(settlement(&api, jan).await["payment_status"], json!("paid"));
+    // February's $100 is paid from the credit.
+    let feb = advance(&api, "2026-02-01T12:00:00Z").await;
+    let feb = s(&invoice_of(&feb, a)["id"]).to_string();
+    assert_eq!(
+        settlement(&api, &feb).await,
+        json!({"payment_status": "paid", "paid": "100.00", "credited": "0.00", "open": "0.00"})
+    );
+    assert_eq!(balance(&api, a).await["balance"], json!("-2064.88"));
     api.cleanup().await;
 }
