@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod payments;
 mod usage;
 
 use std::path::PathBuf;
@@ -87,6 +88,9 @@ enum Command {
     /// Usage events.
     #[command(subcommand)]
     Usage(UsageCmd),
+    /// Payments received.
+    #[command(subcommand)]
+    Payments(PaymentsCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -100,6 +104,21 @@ enum UsageCmd {
         file: PathBuf,
         #[arg(long, env = "QUOIN_TENANT")]
         tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentsCmd {
+    /// Record payments from a CSV file (columns: account_id or account_number, amount,
+    /// currency, received_on, method, reference, invoice_number). Valid rows are recorded;
+    /// invalid ones are reported with row, field and reason (exit status 2 when any).
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "QUOIN_TENANT")]
+        tenant: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -308,6 +327,13 @@ async fn main() -> anyhow::Result<()> {
             usage::bench(&app, events, batch.max(1), group.max(1)).await?;
         }
         Command::Catalog(cmd) => catalog(&cfg, cmd).await?,
+        Command::Payments(PaymentsCmd::Import { file, tenant, json }) => {
+            let app = open_app(&cfg).await?;
+            let p = pick_tenant(&app, tenant).await?;
+            if payments::import(&app, &p, &file, json).await? > 0 {
+                std::process::exit(2);
+            }
+        }
         Command::Bill {
             tenant,
             account,

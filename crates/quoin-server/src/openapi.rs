@@ -65,6 +65,7 @@ impl Modify for BearerAuth {
 /// The document with the crate version filled in.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::payments::ReceivablesDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

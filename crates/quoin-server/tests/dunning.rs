@@ -121,7 +121,7 @@ async fn steps_apply_on_schedule_and_payment_resolves(db: TestStore) {
     // Paying the overdue invoice resolves dunning at once and resumes the service.
     api.post_ok(
         "/v1/payments",
-        json!({"account_id": acc, "amount": "10.00", "currency": "USD", "received_on": "2024-01-20"}),
+        json!({"account_id": acc, "amount": "10.00", "currency": "USD", "received_on": "2024-01-15"}),
         201,
     )
     .await;

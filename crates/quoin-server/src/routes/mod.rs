@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 pub mod keys;
+pub mod payments;
 pub mod system;
 pub mod usage;
 
