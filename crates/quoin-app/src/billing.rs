@@ -7,8 +7,12 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use quoin_core::billing::{
     bill_item, group_by_date, BilledLine, BillingTerms, ItemBilling, ItemTimeline, LineKind,
+    Proposal,
 };
-use quoin_core::calendar::{local_date, Alignment, BillCycleDay, Period, ProrationConvention};
+use quoin_core::calendar::{
+    local_date, proration_factor, Alignment, BillCycleDay, BillingPeriod, Cycle, Period,
+    ProrationConvention,
+};
 use quoin_core::money::{Currency, Money};
 use quoin_store::new_id;
 use quoin_store::repo::InvoiceFilter;
@@ -90,6 +94,15 @@ async fn load_invoice(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<Invoice>
         .ok_or_else(|| AppError::not_found("invoice", id))?;
     let lines = tx.invoice_lines(tenant, id).await?;
     invoice_view(&inv, &lines)
+}
+
+/// A usage item being billed and where its service ends.
+struct UsageItem<'a> {
+    item: &'a SubscriptionItemRow,
+    rows: &'a [&'a ItemSegmentRow],
+    service_end: Option<Date>,
+    anchor: Date,
+    handle: usize,
 }
 
 /// Prices an account's billing has seen, by handle (the core's `price` index).
@@ -237,6 +250,8 @@ impl App {
         let mut billed_rows: Vec<InvoiceLineRow> = Vec::new();
         let mut proposals = Vec::new();
         let mut outcomes: Vec<(usize, ItemBilling)> = Vec::new();
+        // Item handles billed from usage (their lines are `usage`, not `recurring`).
+        let mut usage_handles: Vec<usize> = Vec::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
                 let p = tx
@@ -274,6 +289,28 @@ impl App {
                     terms.alignment,
                     |id| prices.recurring(id),
                 )?);
+                if let Some(outcome) = self
+                    .bill_usage_item(
+                        tx,
+                        &terms,
+                        UsageItem {
+                            item: &item,
+                            rows: &rows,
+                            service_end: end,
+                            anchor,
+                            handle: items.len(),
+                        },
+                        today,
+                        &mut prices,
+                    )
+                    .await?
+                {
+                    usage_handles.push(items.len());
+                    proposals.extend(outcome.proposals.iter().cloned());
+                    outcomes.push((items.len(), outcome));
+                    items.push((si, item));
+                    continue;
+                }
                 if core_segments.is_empty() && reconciling.is_none() {
                     continue;
                 }
@@ -353,6 +390,9 @@ impl App {
                 let product = &products[&sub.product_id];
                 let price_id = prices.id(l.price).to_string();
                 let (kind, repairs, description) = match l.kind {
+                    LineKind::Charge if usage_handles.contains(&l.key) => {
+                        ("usage", None, format!("{} (usage)", product.name))
+                    }
                     LineKind::Charge => ("recurring", None, product.name.clone()),
                     LineKind::Repair { line } => (
                         "repair",
@@ -426,6 +466,102 @@ impl App {
             }
         }
         Ok(created)
+    }
+
+    /// Bills a usage item: each in-arrears period that has ended, rated from the item's
+    /// usage rollups with its usage price (groups rated separately, then summed, rounded
+    /// once). `None` when the item has no usage price.
+    async fn bill_usage_item(
+        &self,
+        tx: &mut Tx,
+        terms: &BillingTerms,
+        u: UsageItem<'_>,
+        today: Date,
+        prices: &mut PriceBook,
+    ) -> AppResult<Option<ItemBilling>> {
+        let tenant = u.item.tenant_id.as_str();
+        let mut through = opt_date(u.item.billed_through.as_deref(), "billed_through")?;
+        let mut proposals = Vec::new();
+        let mut any = false;
+        for row in u.rows {
+            let handle = prices.load(tx, tenant, &row.price_id).await?;
+            let price = prices.rows[handle].clone();
+            if price.price_type != "usage" {
+                continue;
+            }
+            any = true;
+            let spec: crate::catalog::spec::PriceSpec =
+                serde_json::from_str(&price.definition).map_err(internal)?;
+            let (Some(metric), Some(rater)) = (
+                spec.metric.clone(),
+                crate::catalog::check::core_price(&spec),
+            ) else {
+                return Err(internal(format!(
+                    "usage price {} cannot be rated",
+                    price.id
+                )));
+            };
+            let period = BillingPeriod::parse(&price.period).map_err(internal)?;
+            let seg_start = parse_date(&row.start_date, "segment start")?;
+            let seg_end = opt_date(row.end_date.as_deref(), "segment end")?;
+            let stop = match (seg_end, u.service_end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let cycle =
+                Cycle::for_alignment(terms.alignment, period, terms.bill_cycle_day, u.anchor);
+            let from = through.map_or(seg_start, |t| t.max(seg_start));
+            for p in cycle.charge_periods(from) {
+                let end = stop.map_or(p.service.end, |e| p.service.end.min(e));
+                if end <= p.service.start || end > today {
+                    break;
+                }
+                let service = Period::new(p.service.start, end).map_err(internal)?;
+                let groups = crate::usage::usage_for_period(
+                    tx,
+                    tenant,
+                    &u.item.id,
+                    &metric,
+                    service.start,
+                    service.end,
+                )
+                .await?;
+                let mut quantity = rust_decimal::Decimal::ZERO;
+                let mut amount = rust_decimal::Decimal::ZERO;
+                for g in &groups {
+                    let q: rust_decimal::Decimal = g.quantity.parse().map_err(internal)?;
+                    quantity += q;
+                    amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
+                        code: "billing_failed",
+                        field: None,
+                        message: format!("rating item `{}`: {e}", u.item.id),
+                    })?;
+                }
+                through = Some(service.end);
+                if quantity.is_zero() && amount.is_zero() {
+                    continue;
+                }
+                let money = Money::from_decimal(amount, terms.currency).map_err(internal)?;
+                proposals.push(Proposal {
+                    key: u.handle,
+                    kind: LineKind::Charge,
+                    invoice_date: service.end,
+                    service,
+                    full: p.full,
+                    factor: proration_factor(service, service, ProrationConvention::ActualDays)
+                        .map_err(internal)?,
+                    price: handle,
+                    unit_amount: price.amount.parse().unwrap_or_default(),
+                    quantity,
+                    amount: money,
+                });
+            }
+        }
+        Ok(any.then_some(ItemBilling {
+            proposals,
+            billed_through: through,
+            reconciled: false,
+        }))
     }
 
     /// Stores the status the operation log gives a subscription today, with an event when

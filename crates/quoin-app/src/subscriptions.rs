@@ -477,22 +477,33 @@ pub(crate) async fn check_sellable(
     use crate::catalog::spec::{ModelSpec, PriceTypeCode};
     // Phases and minimums are part of the price but not yet applied by billing, so
     // such prices are refused rather than billed at the plain amount.
-    let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
+    // Recurring flat and per-unit prices, and usage prices rated from the item's usage,
+    // are billed; one-time prices, phases and recurring minimums are refused rather than
+    // billed wrongly.
+    let recurring = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
         && matches!(
             spec.model,
             Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
         )
-        && spec.phases.is_empty()
         && spec.minimum.is_none();
-    if !billable {
+    let usage = spec.price_type == Some(PriceTypeCode::Usage)
+        && spec.metric.is_some()
+        && crate::catalog::check::core_price(&spec).is_some();
+    if !(recurring || usage) || !spec.phases.is_empty() {
         return Err(AppError::Invalid {
-                code: "price_not_billable",
-                field: Some(field.into()),
-                message: format!(
-                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time, phases and minimums are not billed yet)",
-                    price.id
-                ),
-            });
+            code: "price_not_billable",
+            field: Some(field.into()),
+            message: format!(
+                "price `{}` is not a recurring flat or per-unit price or a usage price (one-time prices, phases and recurring minimums are not billed yet)",
+                price.id
+            ),
+        });
+    }
+    if usage && quantity != rust_decimal::Decimal::ONE {
+        return Err(AppError::invalid(
+            "quantity",
+            "a usage price is charged for what is used; quantity must be 1",
+        ));
     }
     if let Some(from) = spec.effective_from {
         if start < from {
