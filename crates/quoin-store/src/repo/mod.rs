@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+pub mod finishing;
 pub mod ledger;
 pub mod outbox;
 pub mod subscriptions;
@@ -60,6 +61,10 @@ pub const TENANT_TABLES: &[&str] = &[
     "subscription_versions",
     "invoices",
     "invoice_lines",
+    "billing_settings",
+    "account_tax_profiles",
+    "coupon_redemptions",
+    "wallets",
     "outbox",
     "usage_events",
     "usage_suspense",
