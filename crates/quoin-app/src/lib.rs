@@ -11,6 +11,8 @@ mod credit_notes;
 mod documents;
 pub mod error;
 mod events;
+mod finishing;
+mod finishing_model;
 pub mod gateway;
 mod ledger;
 mod ledger_model;

@@ -475,21 +475,21 @@ pub(crate) async fn check_sellable(
     let spec: crate::catalog::spec::PriceSpec =
         serde_json::from_str(&price.definition).map_err(|e| AppError::Internal(e.to_string()))?;
     use crate::catalog::spec::{ModelSpec, PriceTypeCode};
-    // Phases and minimums are part of the price but not yet applied by billing, so
-    // such prices are refused rather than billed at the plain amount.
+    // Phases are part of the price but not yet applied by billing, so such prices are
+    // refused rather than billed at the plain amount. Minimums are applied by invoice
+    // finishing (a `minimum_true_up` line).
     let billable = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
         && matches!(
             spec.model,
             Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
         )
-        && spec.phases.is_empty()
-        && spec.minimum.is_none();
+        && spec.phases.is_empty();
     if !billable {
         return Err(AppError::Invalid {
                 code: "price_not_billable",
                 field: Some(field.into()),
                 message: format!(
-                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time, phases and minimums are not billed yet)",
+                    "price `{}` is not a plain recurring flat or per-unit price (usage, one-time and phases are not billed yet)",
                     price.id
                 ),
             });
