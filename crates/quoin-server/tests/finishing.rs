@@ -195,8 +195,20 @@ async fn b13_taxes_coupon_and_minimum(db: TestStore) {
     );
     // PDF and HTML render the finished invoice.
     let id = inv["id"].as_str().unwrap();
-    let html = api.get(&format!("/v1/invoices/{id}/html")).await;
-    assert_eq!(html.status.as_u16(), 200);
+    let r = api
+        .call(
+            "GET",
+            &format!("/v1/invoices/{id}/html"),
+            Some(&api.key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200);
+    let html = r.body.as_str().unwrap();
+    assert!(html.contains("discount 5.00, TVA 10% 9.50"), "{html}");
+    assert!(html.contains("amount due 209.00 EUR"), "{html}");
+    let pdf = api.get(&format!("/v1/invoices/{id}/pdf")).await;
+    assert_eq!(pdf.status.as_u16(), 200);
     api.cleanup().await;
 }
 
@@ -327,11 +339,21 @@ async fn tax_inclusive_account(db: TestStore) {
     api.cleanup().await;
 }
 
+/// (method, path, body, status, code, field).
+type BadCase = (
+    &'static str,
+    String,
+    Value,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
+
 async fn bad_finishing_input_changes_nothing(db: TestStore) {
     let api = TestApi::new(db, Mode::Development).await;
     let acc = account(&api, "Bad").await;
     let before = api.counts().await;
-    let cases: Vec<(&str, String, Value, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             "PUT",
             "/v1/tax-rates".to_string(),
