@@ -27,6 +27,7 @@ use crate::auth::{Action, Principal};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
+use crate::finishing;
 use crate::model::*;
 use crate::subscriptions::parse_date;
 use crate::timeline::{item_segments, opt_date, status_on, suspended_spans, RecurringPrice};
@@ -66,6 +67,12 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
                     .to_string(),
                 },
                 amount: money_text(l.amount_minor, &inv.currency)?,
+                discount: money_text(l.discount_minor, &inv.currency)?,
+                tax: money_text(l.tax_minor, &inv.currency)?,
+                detail: match l.detail.as_str() {
+                    "" | "{}" => None,
+                    d => Some(serde_json::from_str(d).map_err(internal)?),
+                },
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -79,7 +86,16 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
         due_date: parse_date(&inv.due_date, "due_date")?,
         period_start: parse_date(&inv.period_start, "period_start")?,
         period_end: parse_date(&inv.period_end, "period_end")?,
-        total: money_text(inv.total_minor, &inv.currency)?,
+        subtotal: money_text(inv.subtotal_minor, &inv.currency)?,
+        discount: money_text(inv.discount_minor, &inv.currency)?,
+        tax: money_text(inv.tax_minor, &inv.currency)?,
+        total: money_text(
+            inv.subtotal_minor
+                .checked_add(inv.tax_minor)
+                .ok_or_else(|| internal("overflow"))?,
+            &inv.currency,
+        )?,
+        amount_due: money_text(inv.total_minor, &inv.currency)?,
         lines,
         created_at: from_us(inv.created_at_us),
         finalized_at: inv.finalized_at_us.map(from_us),
@@ -356,6 +372,7 @@ impl App {
             message: e.to_string(),
         })?;
         let mut created = Vec::with_capacity(drafts.len());
+        let mut finish = finishing::Finishing::new(account);
         for draft in drafts {
             let span = draft
                 .service_span()
@@ -364,7 +381,7 @@ impl App {
                 .invoice_date
                 .checked_add(jiff::Span::new().days(account.payment_terms_days))
                 .map_err(internal)?;
-            let inv = InvoiceRow {
+            let mut inv = InvoiceRow {
                 id: new_id("inv"),
                 tenant_id: tenant.to_string(),
                 account_id: account.id.clone(),
@@ -382,8 +399,8 @@ impl App {
                 discount_minor: 0,
                 tax_minor: 0,
             };
-            tx.insert_invoice(&inv).await?;
             let mut lines = Vec::with_capacity(draft.lines.len());
+            let mut refs = Vec::with_capacity(draft.lines.len());
             for (pos, l) in draft.lines.iter().enumerate() {
                 let (si, item) = &items[l.key];
                 let sub = &subs[*si];
@@ -424,8 +441,19 @@ impl App {
                     tax_minor: 0,
                     detail: "{}".into(),
                 };
-                tx.insert_invoice_line(&row).await?;
                 lines.push(row);
+                refs.push(finishing::LineRef {
+                    product_code: &product.code,
+                    price: &prices.rows[l.price],
+                });
+            }
+            // Coupons, minimums, taxes, fees and prepaid credit (no-op when none apply).
+            finish
+                .finish(tx, &mut inv, &mut lines, &refs, now_us)
+                .await?;
+            tx.insert_invoice(&inv).await?;
+            for row in &lines {
+                tx.insert_invoice_line(row).await?;
             }
             let mut view = invoice_view(&inv, &lines)?;
             emit(

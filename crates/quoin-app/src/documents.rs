@@ -12,6 +12,35 @@ fn render_error(e: DocumentError) -> AppError {
     AppError::Internal(format!("invoice document: {e}"))
 }
 
+/// The description, with the line's discount and tax components when it has them.
+fn line_label(l: &crate::model::InvoiceLine) -> String {
+    let Some(detail) = &l.detail else {
+        return l.description.clone();
+    };
+    let mut parts = Vec::new();
+    if l.discount.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        parts.push(format!("discount {}", l.discount));
+    }
+    if let Some(components) = detail["tax"]["components"].as_array() {
+        for c in components {
+            parts.push(format!(
+                "{} {}% {}",
+                c["name"].as_str().unwrap_or("tax"),
+                c["percent"].as_str().unwrap_or("?"),
+                c["amount"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    if detail["tax_mode"] == "inclusive" {
+        parts.push("tax included".into());
+    }
+    if parts.is_empty() {
+        l.description.clone()
+    } else {
+        format!("{} ({})", l.description, parts.join(", "))
+    }
+}
+
 impl App {
     /// The document view of one invoice.
     pub async fn invoice_document(&self, p: &Principal, id: &str) -> AppResult<InvoiceDocument> {
@@ -42,6 +71,25 @@ impl App {
                 lines
             })
             .unwrap_or_default();
+        // Finishing (discounts, taxes, prepaid credit) shows in the line descriptions and a
+        // breakdown note until the document layout has rows of its own for them.
+        let finished = invoice.lines.iter().any(|l| l.detail.is_some());
+        let mut notes = Vec::new();
+        if finished {
+            notes.push(format!(
+                "Subtotal {} {c} (after discounts of {}), tax {}, total {} {c}, amount due {} {c}.",
+                invoice.subtotal,
+                invoice.discount,
+                invoice.tax,
+                invoice.total,
+                invoice.amount_due,
+                c = invoice.currency
+            ));
+        }
+        notes.push(format!(
+            "Payment due by {} (net {} days).",
+            invoice.due_date, account.payment_terms_days
+        ));
         Ok(InvoiceDocument {
             seller: Party {
                 name: tenant.name,
@@ -64,7 +112,7 @@ impl App {
                 .lines
                 .into_iter()
                 .map(|l| DocLine {
-                    description: l.description,
+                    description: line_label(&l),
                     period_start: l.period_start,
                     period_end: l.period_end,
                     quantity: l.quantity,
@@ -75,10 +123,7 @@ impl App {
                 })
                 .collect(),
             total: invoice.total,
-            notes: vec![format!(
-                "Payment due by {} (net {} days).",
-                invoice.due_date, account.payment_terms_days
-            )],
+            notes,
         })
     }
 

@@ -12,6 +12,8 @@ mod documents;
 mod dunning;
 pub mod error;
 mod events;
+mod finishing;
+mod finishing_model;
 pub mod gateway;
 mod ledger;
 mod ledger_model;

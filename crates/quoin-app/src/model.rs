@@ -462,7 +462,16 @@ pub struct InvoiceLine {
     pub quantity: String,
     pub unit_amount: String,
     pub proration: Proration,
+    /// As priced, in the line's tax mode (see `detail.tax_mode`).
     pub amount: String,
+    /// Coupon discount on `amount`, in the same tax mode.
+    pub discount: String,
+    pub tax: String,
+    /// How discount and tax were computed (tax components, coupon shares, prepaid
+    /// share; wallet and fee references). Absent on invoices nothing was applied to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -482,7 +491,15 @@ pub struct Invoice {
     pub period_start: Date,
     #[schema(value_type = String, format = Date)]
     pub period_end: Date,
+    /// Total excluding tax, after discounts.
+    pub subtotal: String,
+    /// Discounts, excluding tax.
+    pub discount: String,
+    pub tax: String,
+    /// `subtotal + tax`: the amount including tax.
     pub total: String,
+    /// `total` less prepaid credit (`prepaid_credit` lines): what the customer owes.
+    pub amount_due: String,
     pub lines: Vec<InvoiceLine>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -626,6 +643,7 @@ impl ListParams {
     }
 }
 
+pub use crate::finishing_model::*;
 pub use crate::usage::model::*;
 
 /// A tenant's dunning schedule: steps in increasing days past the oldest overdue due date.

@@ -475,17 +475,14 @@ pub(crate) async fn check_sellable(
     let spec: crate::catalog::spec::PriceSpec =
         serde_json::from_str(&price.definition).map_err(|e| AppError::Internal(e.to_string()))?;
     use crate::catalog::spec::{ModelSpec, PriceTypeCode};
-    // Phases and minimums are part of the price but not yet applied by billing, so
-    // such prices are refused rather than billed at the plain amount.
-    // Recurring flat and per-unit prices, and usage prices rated from the item's usage,
-    // are billed; one-time prices, phases and recurring minimums are refused rather than
-    // billed wrongly.
+    // Recurring flat and per-unit prices (their minimums are trued up by invoice
+    // finishing), and usage prices rated from the item's usage, are billed; one-time
+    // prices and phases are refused rather than billed wrongly.
     let recurring = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
         && matches!(
             spec.model,
             Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
-        )
-        && spec.minimum.is_none();
+        );
     let usage = spec.price_type == Some(PriceTypeCode::Usage)
         && spec.metric.is_some()
         && crate::catalog::check::core_price(&spec).is_some();
@@ -494,7 +491,7 @@ pub(crate) async fn check_sellable(
             code: "price_not_billable",
             field: Some(field.into()),
             message: format!(
-                "price `{}` is not a recurring flat or per-unit price or a usage price (one-time prices, phases and recurring minimums are not billed yet)",
+                "price `{}` is not a recurring flat or per-unit price or a usage price (one-time prices and phases are not billed yet)",
                 price.id
             ),
         });

@@ -10,7 +10,7 @@ pub mod tmf620;
 
 use std::sync::OnceLock;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use quoin_app::App;
@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use routes::{accounts, billing, catalog, keys, system, usage};
+use routes::{accounts, billing, catalog, finishing, keys, system, usage};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -63,6 +63,31 @@ pub fn router(app: App) -> Router {
         .route(
             "/v1/dunning-policy",
             get(billing::get_dunning_policy).put(billing::put_dunning_policy),
+        )
+        .route(
+            "/v1/tax-rates",
+            put(finishing::put_tax_rates).get(finishing::get_tax_rates),
+        )
+        .route(
+            "/v1/tax-categories/{product_code}",
+            put(finishing::put_tax_category),
+        )
+        .route(
+            "/v1/accounts/{id}/tax-profile",
+            put(finishing::put_tax_profile).get(finishing::get_tax_profile),
+        )
+        .route(
+            "/v1/fees",
+            put(finishing::put_fees).get(finishing::get_fees),
+        )
+        .route(
+            "/v1/coupons",
+            post(finishing::create_coupon).get(finishing::list_coupons),
+        )
+        .route("/v1/accounts/{id}/coupons", post(finishing::redeem_coupon))
+        .route(
+            "/v1/accounts/{id}/wallets",
+            post(finishing::create_wallet).get(finishing::list_wallets),
         )
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route(

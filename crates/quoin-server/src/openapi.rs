@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, billing, catalog, keys, usage};
+use crate::routes::{accounts, billing, catalog, finishing, keys, usage};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,10 @@ use crate::routes::{accounts, billing, catalog, keys, usage};
         billing::get_clock, billing::set_clock, billing::clear_clock, billing::advance_clock,
         keys::create, keys::list, keys::revoke, keys::events,
         usage::ingest, usage::search, usage::suspense, usage::recycle, usage::subscription_usage,
+        finishing::put_tax_rates, finishing::get_tax_rates, finishing::put_tax_category,
+        finishing::put_tax_profile, finishing::get_tax_profile, finishing::put_fees, finishing::get_fees,
+        finishing::create_coupon, finishing::list_coupons, finishing::redeem_coupon,
+        finishing::create_wallet, finishing::list_wallets,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
@@ -46,6 +50,9 @@ use crate::routes::{accounts, billing, catalog, keys, usage};
         (name = "access", description = "API keys"),
         (name = "events", description = "The outbox: every state change, in order"),
         (name = "usage", description = "Usage events: exactly-once ingestion, suspense, rollups"),
+        (name = "taxes", description = "Tax rates, product tax categories, account tax profiles, regulatory fees"),
+        (name = "coupons", description = "Coupons and their redemptions by accounts"),
+        (name = "wallets", description = "Prepaid credit wallets"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+pub mod finishing;
 pub mod keys;
 pub mod payments;
 pub mod system;

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 mod dunning;
+pub mod finishing;
 pub mod ledger;
 pub mod outbox;
 pub mod subscriptions;
@@ -63,6 +64,10 @@ pub const TENANT_TABLES: &[&str] = &[
     "dunning_states",
     "invoices",
     "invoice_lines",
+    "billing_settings",
+    "account_tax_profiles",
+    "coupon_redemptions",
+    "wallets",
     "outbox",
     "usage_events",
     "usage_suspense",
