@@ -12,6 +12,8 @@ pub mod error;
 mod events;
 pub mod model;
 mod operations;
+pub mod runs;
+pub mod runs_model;
 mod subscriptions;
 mod tenancy;
 mod test_clock;

@@ -11,6 +11,7 @@ use crate::auth::Role;
 use crate::catalog::spec::{
     ActionCode, AddOnSpec, ComponentSpec, ModelSpec, PriceTypeCode, ProductKindCode, WorkOrderSpec,
 };
+pub use crate::runs_model::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 pub mod outbox;
+pub mod runs;
 pub mod subscriptions;
 mod tenancy;
 
