@@ -1,7 +1,9 @@
 //! `quoin`: the Quoin server and its operator commands.
 
+mod bench;
 mod config;
 mod demo;
+mod runs;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +85,27 @@ enum Command {
     Catalog(CatalogCmd),
     /// Print the OpenAPI document.
     Openapi,
+    /// Invoice runs: billing the whole population in resumable chunks.
+    #[command(subcommand)]
+    Runs(runs::RunsCmd),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
+    InvoiceRun {
+        #[arg(long, default_value_t = 100_000)]
+        subscriptions: usize,
+        /// Accounts per run transaction.
+        #[arg(long)]
+        chunk: Option<i64>,
+        /// Only generate the data and print the tenant id.
+        #[arg(long)]
+        generate_only: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -259,6 +282,19 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Accounts(cmd) => accounts(&cfg, cmd).await?,
+        Command::Runs(cmd) => {
+            let app = open_app(&cfg).await?;
+            let p = pick_tenant(&app, cmd.tenant()).await?;
+            runs::run(&app, &p, cmd).await?;
+        }
+        Command::Bench(BenchCmd::InvoiceRun {
+            subscriptions,
+            chunk,
+            generate_only,
+        }) => {
+            let app = open_app(&cfg).await?;
+            bench::invoice_run(&app, subscriptions, chunk, generate_only).await?;
+        }
         Command::Catalog(cmd) => catalog(&cfg, cmd).await?,
         Command::Bill {
             tenant,

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, billing, catalog, keys};
+use crate::routes::{accounts, billing, catalog, keys, runs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,8 @@ use crate::routes::{accounts, billing, catalog, keys};
         billing::invoice_pdf, billing::invoice_html,
         billing::get_clock, billing::set_clock, billing::clear_clock, billing::advance_clock,
         keys::create, keys::list, keys::revoke, keys::events,
+        runs::start, runs::list, runs::get, runs::resume,
+        runs::create_schedule, runs::list_schedules, runs::get_schedule, runs::delete_schedule,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 pub mod keys;
+pub mod runs;
 pub mod system;
 
 use serde::Deserialize;

@@ -525,3 +525,174 @@ impl Tx {
             .await?))
     }
 }
+
+/// `INSERT INTO table (fields…) VALUES (…), (…), …` for many rows in one statement (up to
+/// `BULK_ROWS` rows), binding the same-named fields; forgetting a column is a compile error.
+macro_rules! bulk_insert {
+    ($tx:expr, $table:literal, $ty:ident, $rows:expr, [$($field:ident),+ $(,)?]) => {{
+        let cols: &[&str] = &[$(stringify!($field)),+];
+        for chunk in $rows.chunks(BULK_ROWS) {
+            let mut sql = format!("INSERT INTO {} ({}) VALUES ", $table, cols.join(", "));
+            let mut n = 0usize;
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for j in 0..cols.len() {
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    n += 1;
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            on_tx!($tx, |c| {
+                let mut q = sqlx::query(&sql);
+                for row in chunk {
+                    let $ty { $($field),+ } = row;
+                    $(q = q.bind($field);)+
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+    }};
+}
+
+/// Rows per multi-row INSERT: keeps binds under SQLite's 32766 and PostgreSQL's 65535.
+const BULK_ROWS: usize = 400;
+
+use crate::rows::{
+    AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+};
+
+/// Bulk loading for benchmarks and imports: many rows per statement.
+impl Tx {
+    pub async fn bulk_insert_accounts(&mut self, rows: &[AccountRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "accounts",
+            AccountRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                kind,
+                name,
+                email,
+                external_id,
+                parent_id,
+                bill_to_id,
+                ban,
+                currency,
+                bill_cycle_day,
+                alignment,
+                proration,
+                payment_terms_days,
+                time_zone,
+                status,
+                created_at_us,
+                updated_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_subscriptions(&mut self, rows: &[SubscriptionRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscriptions",
+            SubscriptionRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                account_id,
+                bill_to_id,
+                product_id,
+                price_id,
+                quantity,
+                start_date,
+                status,
+                billed_through,
+                created_at_us,
+                external_id,
+                parent_id,
+                location_id,
+                end_date,
+                term_code,
+                term_start,
+                term_end,
+                end_of_term,
+                coterminate,
+                operational_status,
+                version,
+                reconcile_from,
+                updated_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_items(&mut self, rows: &[SubscriptionItemRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_items",
+            SubscriptionItemRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                subscription_id,
+                usage_key,
+                position,
+                billed_through,
+                created_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_segments(&mut self, rows: &[ItemSegmentRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_item_segments",
+            ItemSegmentRow,
+            rows,
+            [
+                tenant_id,
+                item_id,
+                subscription_id,
+                start_date,
+                end_date,
+                price_id,
+                quantity,
+                unit_amount,
+                version
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_versions(&mut self, rows: &[SubscriptionVersionRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_versions",
+            SubscriptionVersionRow,
+            rows,
+            [
+                tenant_id,
+                subscription_id,
+                version,
+                operation,
+                effective_date,
+                status,
+                details,
+                created_at_us
+            ]
+        );
+        Ok(())
+    }
+}
