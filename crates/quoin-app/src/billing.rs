@@ -623,7 +623,7 @@ impl App {
         .await
     }
 
-    async fn finalize_in_tx(
+    pub(crate) async fn finalize_in_tx(
         &self,
         tx: &mut Tx,
         tenant: &str,

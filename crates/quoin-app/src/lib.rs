@@ -21,6 +21,8 @@ pub mod model;
 mod operations;
 mod payment_import;
 mod payments;
+pub mod runs;
+pub mod runs_model;
 mod subscriptions;
 mod tenancy;
 mod test_clock;

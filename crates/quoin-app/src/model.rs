@@ -12,6 +12,7 @@ use crate::catalog::spec::{
     ActionCode, AddOnSpec, ComponentSpec, ModelSpec, PriceTypeCode, ProductKindCode, WorkOrderSpec,
 };
 pub use crate::ledger_model::*;
+pub use crate::runs_model::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

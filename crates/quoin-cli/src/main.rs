@@ -1,8 +1,10 @@
 //! `quoin`: the Quoin server and its operator commands.
 
+mod bench;
 mod config;
 mod demo;
 mod payments;
+mod runs;
 mod usage;
 
 use std::path::PathBuf;
@@ -91,6 +93,9 @@ enum Command {
     /// Payments received.
     #[command(subcommand)]
     Payments(PaymentsCmd),
+    /// Invoice runs: billing the whole population in resumable chunks.
+    #[command(subcommand)]
+    Runs(runs::RunsCmd),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -135,6 +140,17 @@ enum BenchCmd {
         /// Batches per transaction (group commit).
         #[arg(long, default_value_t = 10)]
         group: usize,
+    },
+    /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
+    InvoiceRun {
+        #[arg(long, default_value_t = 100_000)]
+        subscriptions: usize,
+        /// Accounts per run transaction.
+        #[arg(long)]
+        chunk: Option<i64>,
+        /// Only generate the data and print the tenant id.
+        #[arg(long)]
+        generate_only: bool,
     },
 }
 
@@ -325,6 +341,19 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let app = open_app(&cfg).await?;
             usage::bench(&app, events, batch.max(1), group.max(1)).await?;
+        }
+        Command::Runs(cmd) => {
+            let app = open_app(&cfg).await?;
+            let p = pick_tenant(&app, cmd.tenant()).await?;
+            runs::run(&app, &p, cmd).await?;
+        }
+        Command::Bench(BenchCmd::InvoiceRun {
+            subscriptions,
+            chunk,
+            generate_only,
+        }) => {
+            let app = open_app(&cfg).await?;
+            bench::invoice_run(&app, subscriptions, chunk, generate_only).await?;
         }
         Command::Catalog(cmd) => catalog(&cfg, cmd).await?,
         Command::Payments(PaymentsCmd::Import { file, tenant, json }) => {

@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use routes::{accounts, billing, catalog, finishing, keys, system, usage};
+use routes::{accounts, billing, catalog, finishing, keys, runs, system, usage};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -151,6 +151,17 @@ pub fn router(app: App) -> Router {
             post(billing::finalize_invoice),
         )
         .route("/v1/billing/run", post(billing::run_billing))
+        .route("/v1/invoice-runs", post(runs::start).get(runs::list))
+        .route("/v1/invoice-runs/{id}", get(runs::get))
+        .route("/v1/invoice-runs/{id}/resume", post(runs::resume))
+        .route(
+            "/v1/invoice-run-schedules",
+            post(runs::create_schedule).get(runs::list_schedules),
+        )
+        .route(
+            "/v1/invoice-run-schedules/{id}",
+            get(runs::get_schedule).delete(runs::delete_schedule),
+        )
         .route(
             "/v1/test-clock",
             get(billing::get_clock)
@@ -203,9 +214,12 @@ pub fn router(app: App) -> Router {
 
 /// Serves until Ctrl-C / SIGTERM, letting requests in flight finish.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    let scheduler = runs::spawn_scheduler(app.clone(), std::time::Duration::from_secs(5));
+    let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    scheduler.abort();
+    served
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, billing, catalog, finishing, keys, usage};
+use crate::routes::{accounts, billing, catalog, finishing, keys, runs, usage};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,8 @@ use crate::routes::{accounts, billing, catalog, finishing, keys, usage};
         finishing::put_tax_profile, finishing::get_tax_profile, finishing::put_fees, finishing::get_fees,
         finishing::create_coupon, finishing::list_coupons, finishing::redeem_coupon,
         finishing::create_wallet, finishing::list_wallets,
+        runs::start, runs::list, runs::get, runs::resume,
+        runs::create_schedule, runs::list_schedules, runs::get_schedule, runs::delete_schedule,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod finishing;
 pub mod keys;
 pub mod payments;
+pub mod runs;
 pub mod system;
 pub mod usage;
 

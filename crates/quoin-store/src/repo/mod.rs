@@ -7,6 +7,7 @@ mod dunning;
 pub mod finishing;
 pub mod ledger;
 pub mod outbox;
+pub mod runs;
 pub mod subscriptions;
 mod tenancy;
 pub mod usage;

@@ -1,0 +1,698 @@
+//! Invoice runs, their per-account errors, run schedules, and the bulk helpers a run uses.
+
+use super::{insert_row, Page};
+use crate::{on_tx, Result, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvoiceRunRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub chain: String,
+    pub as_of: Option<String>,
+    pub at_us: i64,
+    pub status: String,
+    pub triggered_by: String,
+    pub schedule_id: Option<String>,
+    pub step: i64,
+    pub cursor: Option<String>,
+    pub accounts_billed: i64,
+    pub invoices_created: i64,
+    pub invoices_finalized: i64,
+    pub invoices_sent: i64,
+    pub errors: i64,
+    pub lease_owner: Option<String>,
+    pub heartbeat_us: Option<i64>,
+    pub failure: Option<String>,
+    pub created_at_us: i64,
+    pub started_at_us: Option<i64>,
+    pub finished_at_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvoiceRunErrorRow {
+    pub tenant_id: String,
+    pub run_id: String,
+    pub account_id: String,
+    pub code: String,
+    pub message: String,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RunScheduleRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub chain: String,
+    pub enabled: i64,
+    pub next_run_at_us: Option<i64>,
+    pub last_run_id: Option<String>,
+    pub created_at_us: i64,
+}
+
+/// What one committed chunk adds to a run, and where it leaves the cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunProgress {
+    pub step: i64,
+    pub cursor: Option<String>,
+    pub accounts_billed: i64,
+    pub invoices_created: i64,
+    pub invoices_finalized: i64,
+    pub invoices_sent: i64,
+    pub errors: i64,
+}
+
+impl Tx {
+    /// Inserts a run; false when the tenant already has an active (queued or running) run.
+    pub async fn insert_invoice_run(&mut self, row: &InvoiceRunRow) -> Result<bool> {
+        self.savepoint("run_insert").await?;
+        let r: Result<()> = async {
+            on_tx!(self, |c| insert_row!(
+                &mut *c,
+                "invoice_runs",
+                InvoiceRunRow,
+                row,
+                [
+                    id,
+                    tenant_id,
+                    chain,
+                    as_of,
+                    at_us,
+                    status,
+                    triggered_by,
+                    schedule_id,
+                    step,
+                    cursor,
+                    accounts_billed,
+                    invoices_created,
+                    invoices_finalized,
+                    invoices_sent,
+                    errors,
+                    lease_owner,
+                    heartbeat_us,
+                    failure,
+                    created_at_us,
+                    started_at_us,
+                    finished_at_us
+                ]
+            ));
+            Ok(())
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                self.release_savepoint("run_insert").await?;
+                Ok(true)
+            }
+            Err(e) if e.is_unique_violation() => {
+                self.rollback_to_savepoint("run_insert").await?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_invoice_run(
+        &mut self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<InvoiceRunRow>> {
+        let sql = "SELECT * FROM invoice_runs WHERE tenant_id = $1 AND id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// The tenant's queued or running run, if any.
+    pub async fn active_invoice_run(&mut self, tenant: &str) -> Result<Option<InvoiceRunRow>> {
+        let sql = "SELECT * FROM invoice_runs WHERE tenant_id = $1 \
+                   AND status IN ('queued', 'running')";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// Runs newest first (ids are time-ordered); `before` is the previous page's cursor.
+    pub async fn list_invoice_runs(
+        &mut self,
+        tenant: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<InvoiceRunRow>> {
+        let sql = "SELECT * FROM invoice_runs WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
+        let rows: Vec<InvoiceRunRow> = on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(before)
+            .bind(limit + 1)
+            .fetch_all(&mut *c)
+            .await?);
+        Ok(Page::from_overfetch(rows, limit, |r| r.id.clone()))
+    }
+
+    /// Claims the run for `owner`: succeeds when it is queued, or running with no owner,
+    /// the same owner, or a heartbeat older than `stale_before_us` (a dead process).
+    pub async fn claim_invoice_run(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        owner: &str,
+        now_us: i64,
+        stale_before_us: i64,
+    ) -> Result<bool> {
+        let sql = "UPDATE invoice_runs SET status = 'running', lease_owner = $3, \
+                   heartbeat_us = $4, started_at_us = COALESCE(started_at_us, $4) \
+                   WHERE tenant_id = $1 AND id = $2 AND (status = 'queued' OR (status = 'running' \
+                   AND (lease_owner IS NULL OR lease_owner = $3 OR heartbeat_us IS NULL \
+                   OR heartbeat_us < $5)))";
+        let n = on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(owner)
+            .bind(now_us)
+            .bind(stale_before_us)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Adds a chunk's progress and renews the lease, in the chunk's transaction; false when
+    /// the run is no longer running under `owner` (taken over or cancelled): roll back.
+    pub async fn advance_invoice_run(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        owner: &str,
+        p: &RunProgress,
+        now_us: i64,
+    ) -> Result<bool> {
+        let sql = "UPDATE invoice_runs SET step = $4, cursor = $5, \
+                   accounts_billed = accounts_billed + $6, invoices_created = invoices_created + $7, \
+                   invoices_finalized = invoices_finalized + $8, invoices_sent = invoices_sent + $9, \
+                   errors = errors + $10, heartbeat_us = $11 \
+                   WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'running'";
+        let n = on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(owner)
+            .bind(p.step)
+            .bind(&p.cursor)
+            .bind(p.accounts_billed)
+            .bind(p.invoices_created)
+            .bind(p.invoices_finalized)
+            .bind(p.invoices_sent)
+            .bind(p.errors)
+            .bind(now_us)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Ends a run (succeeded, failed or cancelled); false when it was not active.
+    pub async fn finish_invoice_run(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        status: &str,
+        failure: Option<&str>,
+        now_us: i64,
+    ) -> Result<bool> {
+        let sql = "UPDATE invoice_runs SET status = $3, failure = $4, finished_at_us = $5, \
+                   lease_owner = NULL WHERE tenant_id = $1 AND id = $2 \
+                   AND status IN ('queued', 'running')";
+        let n = on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(status)
+            .bind(failure)
+            .bind(now_us)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Records an account's failure on the run and on the account.
+    pub async fn record_run_error(&mut self, row: &InvoiceRunErrorRow) -> Result<()> {
+        let sql = "INSERT INTO invoice_run_errors (tenant_id, run_id, account_id, code, message, created_at_us) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, run_id, account_id) \
+                   DO UPDATE SET code = excluded.code, message = excluded.message";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.tenant_id)
+            .bind(&row.run_id)
+            .bind(&row.account_id)
+            .bind(&row.code)
+            .bind(&row.message)
+            .bind(row.created_at_us)
+            .execute(&mut *c)
+            .await?;);
+        let sql = "INSERT INTO account_billing_errors (tenant_id, account_id, run_id, code, message, at_us) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, account_id) \
+                   DO UPDATE SET run_id = excluded.run_id, code = excluded.code, \
+                   message = excluded.message, at_us = excluded.at_us";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(&row.tenant_id)
+            .bind(&row.account_id)
+            .bind(&row.run_id)
+            .bind(&row.code)
+            .bind(&row.message)
+            .bind(row.created_at_us)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Clears earlier failures of accounts in `(after, through]` that `run` billed.
+    pub async fn clear_account_billing_errors(
+        &mut self,
+        tenant: &str,
+        after: Option<&str>,
+        through: &str,
+        run: &str,
+    ) -> Result<()> {
+        let sql = "DELETE FROM account_billing_errors WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR account_id > $2) AND account_id <= $3 AND run_id <> $4";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(after)
+            .bind(through)
+            .bind(run)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// The account's last billing failure: (run id, code, message, at).
+    pub async fn account_billing_error(
+        &mut self,
+        tenant: &str,
+        account: &str,
+    ) -> Result<Option<(String, String, String, i64)>> {
+        let sql = "SELECT run_id, code, message, at_us FROM account_billing_errors \
+                   WHERE tenant_id = $1 AND account_id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(account)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    pub async fn invoice_run_errors(
+        &mut self,
+        tenant: &str,
+        run: &str,
+        limit: i64,
+    ) -> Result<Vec<InvoiceRunErrorRow>> {
+        let sql = "SELECT * FROM invoice_run_errors WHERE tenant_id = $1 AND run_id = $2 \
+                   ORDER BY account_id LIMIT $3";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(run)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// Marks invoices as created by `run`.
+    pub async fn tag_invoices_with_run(
+        &mut self,
+        tenant: &str,
+        run: &str,
+        ids: &[String],
+    ) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE invoices SET run_id = $2 WHERE tenant_id = $1 AND id IN ({})",
+                marks.join(", ")
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(&sql).bind(tenant).bind(run);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Invoice ids of `run` with `status`, after `after`, in id order.
+    pub async fn run_invoice_ids(
+        &mut self,
+        tenant: &str,
+        run: &str,
+        status: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let sql = "SELECT id FROM invoices WHERE tenant_id = $1 AND run_id = $2 AND status = $3 \
+                   AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(run)
+            .bind(status)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// Starts a savepoint inside the transaction (both backends support them).
+    pub async fn savepoint(&mut self, name: &str) -> Result<()> {
+        let sql = format!("SAVEPOINT {name}");
+        on_tx!(self, |c| sqlx::query(&sql).execute(&mut *c).await?;);
+        Ok(())
+    }
+
+    pub async fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let sql = format!("RELEASE SAVEPOINT {name}");
+        on_tx!(self, |c| sqlx::query(&sql).execute(&mut *c).await?;);
+        Ok(())
+    }
+
+    /// Undoes everything since the savepoint and ends it.
+    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let sql = format!("ROLLBACK TO SAVEPOINT {name}");
+        on_tx!(self, |c| sqlx::query(&sql).execute(&mut *c).await?;);
+        self.release_savepoint(name).await
+    }
+
+    pub async fn insert_run_schedule(&mut self, row: &RunScheduleRow) -> Result<()> {
+        on_tx!(self, |c| insert_row!(
+            &mut *c,
+            "invoice_run_schedules",
+            RunScheduleRow,
+            row,
+            [
+                id,
+                tenant_id,
+                cron,
+                time_zone,
+                chain,
+                enabled,
+                next_run_at_us,
+                last_run_id,
+                created_at_us
+            ]
+        ));
+        Ok(())
+    }
+
+    pub async fn list_run_schedules(&mut self, tenant: &str) -> Result<Vec<RunScheduleRow>> {
+        let sql = "SELECT * FROM invoice_run_schedules WHERE tenant_id = $1 ORDER BY id";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    pub async fn get_run_schedule(
+        &mut self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<RunScheduleRow>> {
+        let sql = "SELECT * FROM invoice_run_schedules WHERE tenant_id = $1 AND id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    pub async fn delete_run_schedule(&mut self, tenant: &str, id: &str) -> Result<bool> {
+        let sql = "DELETE FROM invoice_run_schedules WHERE tenant_id = $1 AND id = $2";
+        let n = on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Enabled schedules of the tenant due at `now_us`.
+    pub async fn due_run_schedules(
+        &mut self,
+        tenant: &str,
+        now_us: i64,
+    ) -> Result<Vec<RunScheduleRow>> {
+        let sql = "SELECT * FROM invoice_run_schedules WHERE tenant_id = $1 AND enabled = 1 \
+                   AND next_run_at_us IS NOT NULL AND next_run_at_us <= $2 ORDER BY next_run_at_us";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(now_us)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// Moves a schedule to its next fire time, remembering the run it started.
+    pub async fn schedule_fired(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        next_us: Option<i64>,
+        run: Option<&str>,
+    ) -> Result<()> {
+        let sql = "UPDATE invoice_run_schedules SET next_run_at_us = $3, \
+                   last_run_id = COALESCE($4, last_run_id) WHERE tenant_id = $1 AND id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(next_us)
+            .bind(run)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Running runs of the tenant whose heartbeat is older than `stale_before_us`.
+    pub async fn stale_invoice_runs(
+        &mut self,
+        tenant: &str,
+        stale_before_us: i64,
+    ) -> Result<Vec<InvoiceRunRow>> {
+        let sql = "SELECT * FROM invoice_runs WHERE tenant_id = $1 AND status = 'running' \
+                   AND (heartbeat_us IS NULL OR heartbeat_us < $2)";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(stale_before_us)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// A failed run back to running (to be claimed again); errors with a unique violation
+    /// when another run of the tenant became active meanwhile.
+    pub async fn reopen_invoice_run(&mut self, tenant: &str, id: &str) -> Result<bool> {
+        self.savepoint("run_reopen").await?;
+        let sql = "UPDATE invoice_runs SET status = 'running', lease_owner = NULL, \
+                   failure = NULL, finished_at_us = NULL \
+                   WHERE tenant_id = $1 AND id = $2 AND status = 'failed'";
+        let r: Result<u64> = async {
+            Ok(on_tx!(self, |c| sqlx::query(sql)
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()))
+        }
+        .await;
+        match r {
+            Ok(n) => {
+                self.release_savepoint("run_reopen").await?;
+                Ok(n == 1)
+            }
+            Err(e) => {
+                self.rollback_to_savepoint("run_reopen").await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// How many bill-to accounts a billing run walks.
+    pub async fn count_bill_to_accounts(&mut self, tenant: &str) -> Result<i64> {
+        let sql = "SELECT COUNT(DISTINCT bill_to_id) FROM subscriptions WHERE tenant_id = $1 \
+                   AND (status <> 'disconnected' OR reconcile_from IS NOT NULL)";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .fetch_one(&mut *c)
+            .await?))
+    }
+}
+
+/// `INSERT INTO table (fields…) VALUES (…), (…), …` for many rows in one statement (up to
+/// `BULK_ROWS` rows), binding the same-named fields; forgetting a column is a compile error.
+macro_rules! bulk_insert {
+    ($tx:expr, $table:literal, $ty:ident, $rows:expr, [$($field:ident),+ $(,)?]) => {{
+        let cols: &[&str] = &[$(stringify!($field)),+];
+        for chunk in $rows.chunks(BULK_ROWS) {
+            let mut sql = format!("INSERT INTO {} ({}) VALUES ", $table, cols.join(", "));
+            let mut n = 0usize;
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for j in 0..cols.len() {
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    n += 1;
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            on_tx!($tx, |c| {
+                let mut q = sqlx::query(&sql);
+                for row in chunk {
+                    let $ty { $($field),+ } = row;
+                    $(q = q.bind($field);)+
+                }
+                q.execute(&mut *c).await?;
+            });
+        }
+    }};
+}
+
+/// Rows per multi-row INSERT: keeps binds under SQLite's 32766 and PostgreSQL's 65535.
+const BULK_ROWS: usize = 400;
+
+use crate::rows::{
+    AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+};
+
+/// Bulk loading for benchmarks and imports: many rows per statement.
+impl Tx {
+    pub async fn bulk_insert_accounts(&mut self, rows: &[AccountRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "accounts",
+            AccountRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                kind,
+                name,
+                email,
+                external_id,
+                parent_id,
+                bill_to_id,
+                ban,
+                currency,
+                bill_cycle_day,
+                alignment,
+                proration,
+                payment_terms_days,
+                time_zone,
+                status,
+                created_at_us,
+                updated_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_subscriptions(&mut self, rows: &[SubscriptionRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscriptions",
+            SubscriptionRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                account_id,
+                bill_to_id,
+                product_id,
+                price_id,
+                quantity,
+                start_date,
+                status,
+                billed_through,
+                created_at_us,
+                external_id,
+                parent_id,
+                location_id,
+                end_date,
+                term_code,
+                term_start,
+                term_end,
+                end_of_term,
+                coterminate,
+                operational_status,
+                version,
+                reconcile_from,
+                updated_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_items(&mut self, rows: &[SubscriptionItemRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_items",
+            SubscriptionItemRow,
+            rows,
+            [
+                id,
+                tenant_id,
+                subscription_id,
+                usage_key,
+                position,
+                billed_through,
+                created_at_us
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_segments(&mut self, rows: &[ItemSegmentRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_item_segments",
+            ItemSegmentRow,
+            rows,
+            [
+                tenant_id,
+                item_id,
+                subscription_id,
+                start_date,
+                end_date,
+                price_id,
+                quantity,
+                unit_amount,
+                version
+            ]
+        );
+        Ok(())
+    }
+
+    pub async fn bulk_insert_versions(&mut self, rows: &[SubscriptionVersionRow]) -> Result<()> {
+        bulk_insert!(
+            self,
+            "subscription_versions",
+            SubscriptionVersionRow,
+            rows,
+            [
+                tenant_id,
+                subscription_id,
+                version,
+                operation,
+                effective_date,
+                status,
+                details,
+                created_at_us
+            ]
+        );
+        Ok(())
+    }
+}
