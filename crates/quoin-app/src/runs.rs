@@ -494,7 +494,7 @@ impl App {
         let tenant = row.tenant_id.as_str();
         let mut tx = self.store.begin().await?;
         let payers = tx
-            .bill_to_accounts_page(tenant, row.cursor.as_deref(), chunk)
+            .run_accounts_page(tenant, row.cursor.as_deref(), chunk)
             .await?;
         let Some(last) = payers.last().cloned() else {
             tx.rollback().await?;

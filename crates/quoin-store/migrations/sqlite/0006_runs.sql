@@ -78,3 +78,11 @@ CREATE TABLE invoice_run_schedules (
 );
 CREATE INDEX invoice_run_schedules_tenant ON invoice_run_schedules(tenant_id, id);
 CREATE INDEX invoice_run_schedules_due ON invoice_run_schedules(tenant_id, next_run_at_us) WHERE enabled = 1;
+
+-- A run pages bill-to accounts by range seek; this index covers the billable filter.
+CREATE INDEX subscriptions_bill_to_billable
+    ON subscriptions(tenant_id, bill_to_id, status, reconcile_from);
+-- Serves `subscription_segments` (filter by subscription, order by item and start) so the
+-- planner does not walk the primary key over every segment of the tenant instead.
+CREATE INDEX subscription_item_segments_sub_item
+    ON subscription_item_segments(tenant_id, subscription_id, item_id, start_date);

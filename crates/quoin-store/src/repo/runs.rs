@@ -515,6 +515,34 @@ impl Tx {
         }
     }
 
+    /// Bill-to accounts after `after` with work for billing, in id order: like
+    /// `bill_to_accounts_page`, but written so both planners seek to `after` instead of
+    /// scanning the tenant's subscriptions from the start on every page.
+    pub async fn run_accounts_page(
+        &mut self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        const BILLABLE: &str = "(status <> 'disconnected' OR reconcile_from IS NOT NULL)";
+        let sql = match after {
+            Some(_) => format!(
+                "SELECT DISTINCT bill_to_id FROM subscriptions WHERE tenant_id = $1 \
+                 AND bill_to_id > $2 AND {BILLABLE} ORDER BY bill_to_id LIMIT $3"
+            ),
+            None => format!(
+                "SELECT DISTINCT bill_to_id FROM subscriptions WHERE tenant_id = $1 \
+                 AND $2 IS NULL AND {BILLABLE} ORDER BY bill_to_id LIMIT $3"
+            ),
+        };
+        Ok(on_tx!(self, |c| sqlx::query_scalar(&sql)
+            .bind(tenant)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
     /// How many bill-to accounts a billing run walks.
     pub async fn count_bill_to_accounts(&mut self, tenant: &str) -> Result<i64> {
         let sql = "SELECT COUNT(DISTINCT bill_to_id) FROM subscriptions WHERE tenant_id = $1 \
