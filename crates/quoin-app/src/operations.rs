@@ -286,6 +286,7 @@ impl App {
         effective: Date,
     ) -> AppResult<(&'static str, serde_json::Value)> {
         let tenant = l.sub.tenant_id.clone();
+        refuse_while_overdue(tx, &l.payer).await?;
         let item = pick_item(l, op.item_id.as_deref())?.clone();
         let current = current_segment(l, &item.id)?.clone();
         if op.price_id.is_none() && op.quantity.is_none() && op.unit_amount.is_none() {
@@ -434,6 +435,23 @@ impl App {
             record(tx, &mut c, details.0, at, details.1).await?;
         }
         Ok(())
+    }
+}
+
+/// Plan changes wait until an account in dunning has paid (Kill Bill blocks changes in
+/// overdue states): a customer behind on payments cannot up- or downgrade meanwhile.
+async fn refuse_while_overdue(tx: &mut Tx, payer: &AccountRow) -> AppResult<()> {
+    let state = tx.get_dunning_state(&payer.tenant_id, &payer.id).await?;
+    match state {
+        Some(s) if s.steps_done > 0 => Err(AppError::Conflict {
+            code: "account_overdue",
+            message: format!(
+                "account `{}` is overdue (dunning step {} of its schedule reached); changes \
+                 are accepted again once the overdue invoices are paid",
+                payer.id, s.steps_done
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 

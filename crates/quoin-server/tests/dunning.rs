@@ -100,6 +100,28 @@ async fn steps_apply_on_schedule_and_payment_resolves(db: TestStore) {
         dunning_events(&api).await,
         vec![("dunning.reminder".into(), json!(1))]
     );
+    // B16: plan changes wait while the account is overdue; nothing changes.
+    let before = api
+        .get(&format!("/v1/subscriptions/{sub}/history"))
+        .await
+        .body;
+    let change = json!({"operation": "change", "quantity": "2", "effective_date": "2024-01-04"});
+    let r = api
+        .call(
+            "POST",
+            &format!("/v1/subscriptions/{sub}/operations"),
+            Some(&api.key),
+            Some(change.clone()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 409, "{}", r.body);
+    assert_eq!(r.body["code"], json!("account_overdue"));
+    assert_eq!(
+        api.get(&format!("/v1/subscriptions/{sub}/history"))
+            .await
+            .body,
+        before
+    );
     let d = api.get(&format!("/v1/accounts/{acc}/dunning")).await.body;
     assert_eq!(
         (
@@ -135,6 +157,13 @@ async fn steps_apply_on_schedule_and_payment_resolves(db: TestStore) {
         ["dunning.reminder", "dunning.suspend", "dunning.resolved"]
     );
     assert_eq!(status(&api, &sub).await, json!("active"));
+    // Paid up: changes are accepted again.
+    api.post_ok(
+        &format!("/v1/subscriptions/{sub}/operations"),
+        json!({"operation": "change", "quantity": "2", "effective_date": "2024-02-01"}),
+        200,
+    )
+    .await;
     let h = api
         .get(&format!("/v1/subscriptions/{sub}/history"))
         .await
@@ -145,7 +174,15 @@ async fn steps_apply_on_schedule_and_payment_resolves(db: TestStore) {
         .iter()
         .map(|v| v["operation"].clone())
         .collect();
-    assert_eq!(ops, [json!("activate"), json!("suspend"), json!("resume")]);
+    assert_eq!(
+        ops,
+        [
+            json!("activate"),
+            json!("suspend"),
+            json!("resume"),
+            json!("change")
+        ]
+    );
     assert_eq!(h["versions"][2]["effective_date"], json!("2024-01-15"));
     // Resumed on the clock's day (01-15); billing charges the rest of January again.
     let r = advance(&api, "2024-01-15T18:00:00Z").await;
