@@ -48,6 +48,11 @@ pub(crate) fn account_view(r: &AccountRow) -> AppResult<Account> {
                 "thirty_360" => ProrationCode::Thirty360,
                 _ => return Err(bad("proration")),
             },
+            termination_day: match r.termination_day.as_str() {
+                "excluded" => TerminationDayCode::Excluded,
+                "included" => TerminationDayCode::Included,
+                _ => return Err(bad("termination_day")),
+            },
         },
         created_at: from_us(r.created_at_us),
         updated_at: from_us(r.updated_at_us),
@@ -170,6 +175,13 @@ fn proration_code(p: ProrationCode) -> &'static str {
     match p {
         ProrationCode::ActualDays => "actual_days",
         ProrationCode::Thirty360 => "thirty_360",
+    }
+}
+
+fn termination_day_code(t: TerminationDayCode) -> &'static str {
+    match t {
+        TerminationDayCode::Excluded => "excluded",
+        TerminationDayCode::Included => "included",
     }
 }
 
@@ -316,6 +328,10 @@ impl App {
             status: "active".into(),
             created_at_us: now,
             updated_at_us: now,
+            termination_day: termination_day_code(
+                b.termination_day.unwrap_or(TerminationDayCode::Excluded),
+            )
+            .into(),
         };
         tx.insert_account(&row).await?;
         for c in &contacts {
@@ -382,8 +398,10 @@ impl App {
                 validate::time_zone("billing.time_zone", tz)?;
                 row.time_zone = tz.clone();
             }
-            let cycle_change =
-                b.bill_cycle_day.is_some() || b.alignment.is_some() || b.proration.is_some();
+            let cycle_change = b.bill_cycle_day.is_some()
+                || b.alignment.is_some()
+                || b.proration.is_some()
+                || b.termination_day.is_some();
             if cycle_change {
                 let invoices = InvoiceFilter {
                     account_id: Some(row.id.clone()),
@@ -401,7 +419,7 @@ impl App {
                 if billed {
                     return Err(AppError::Conflict {
                         code: "billing_cycle_locked",
-                        message: "the bill cycle day, alignment and proration of an account with subscriptions or invoices cannot change".into(),
+                        message: "the bill cycle day, alignment, proration and termination day of an account with subscriptions or invoices cannot change".into(),
                     });
                 }
                 if let Some(d) = b.bill_cycle_day {
@@ -412,6 +430,9 @@ impl App {
                 }
                 if let Some(pr) = b.proration {
                     row.proration = proration_code(pr).into();
+                }
+                if let Some(t) = b.termination_day {
+                    row.termination_day = termination_day_code(t).into();
                 }
             }
         }

@@ -112,6 +112,75 @@ async fn load_invoice(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<Invoice>
     invoice_view(&inv, &lines)
 }
 
+/// What an item handle's lines are, beyond plain recurring charges and repairs.
+#[derive(Debug, Clone)]
+enum LineSource {
+    Usage,
+    OneTime,
+    /// A one-off charge an operation raised (index into the loaded charges).
+    Charge(usize),
+}
+
+/// A one-time price billed once, on the invoice of the day the item starts (an
+/// installation or activation fee). `None` when the item has no one-time price.
+fn bill_one_time_item(
+    item: &SubscriptionItemRow,
+    rows: &[&ItemSegmentRow],
+    service_end: Option<Date>,
+    today: Date,
+    prices: &PriceBook,
+    currency: Currency,
+    key: usize,
+) -> AppResult<Option<ItemBilling>> {
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let handle = *prices
+        .by_id
+        .get(&row.price_id)
+        .ok_or_else(|| internal("price not loaded"))?;
+    if prices.rows[handle].price_type != "one_time" {
+        return Ok(None);
+    }
+    let billed_through = opt_date(item.billed_through.as_deref(), "billed_through")?;
+    let start = parse_date(&row.start_date, "segment start")?;
+    let nothing = |through| ItemBilling {
+        proposals: Vec::new(),
+        billed_through: through,
+        reconciled: false,
+    };
+    // Billed already, not started yet, or disconnected before it started.
+    if billed_through.is_some() || start > today || service_end.is_some_and(|e| e <= start) {
+        return Ok(Some(nothing(billed_through)));
+    }
+    let unit_amount: rust_decimal::Decimal = match &row.unit_amount {
+        Some(a) => a.parse().map_err(internal)?,
+        None => prices.rows[handle].amount.parse().map_err(internal)?,
+    };
+    let quantity: rust_decimal::Decimal = row.quantity.parse().map_err(internal)?;
+    let exact = unit_amount
+        .checked_mul(quantity)
+        .ok_or_else(|| internal("one-time amount overflow"))?;
+    let day = Period::new(start, start.tomorrow().map_err(internal)?).map_err(internal)?;
+    let proposal = Proposal {
+        key,
+        kind: LineKind::Charge,
+        invoice_date: start,
+        service: day,
+        full: day,
+        factor: quoin_core::calendar::ProrationFactor::FULL,
+        price: handle,
+        unit_amount,
+        quantity,
+        amount: Money::from_decimal(exact, currency).map_err(internal)?,
+    };
+    Ok(Some(ItemBilling {
+        proposals: vec![proposal],
+        billed_through: Some(day.end),
+        reconciled: false,
+    }))
+}
+
 /// A usage item being billed and where its service ends.
 struct UsageItem<'a> {
     item: &'a SubscriptionItemRow,
@@ -168,9 +237,12 @@ async fn billed_lines(
     tx: &mut Tx,
     tenant: &str,
 ) -> AppResult<Vec<BilledLine>> {
+    // Only recurring charges and their repairs take part in reconciliation (usage,
+    // one-time and fee lines never cover service time).
     let mine: Vec<&InvoiceLineRow> = lines
         .iter()
         .filter(|l| l.item_id.as_deref() == Some(item))
+        .filter(|l| matches!(l.kind.as_str(), "recurring" | "repair"))
         .collect();
     let base = rows.len();
     let index: HashMap<&str, usize> = mine
@@ -258,7 +330,14 @@ impl App {
     ) -> AppResult<Vec<Invoice>> {
         let tenant = account.tenant_id.as_str();
         let terms = terms_of(account)?;
-        let subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+        let mut subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+        // Contract terms that have ended renew or end as agreed before anything is billed.
+        if self
+            .end_terms_in_tx(tx, account, &subs, today, now_us)
+            .await?
+        {
+            subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+        }
         let mut prices = PriceBook::default();
         let mut products: HashMap<String, ProductRow> = HashMap::new();
         // Per item handle: (subscription index, item row).
@@ -266,8 +345,8 @@ impl App {
         let mut billed_rows: Vec<InvoiceLineRow> = Vec::new();
         let mut proposals = Vec::new();
         let mut outcomes: Vec<(usize, ItemBilling)> = Vec::new();
-        // Item handles billed from usage (their lines are `usage`, not `recurring`).
-        let mut usage_handles: Vec<usize> = Vec::new();
+        // Item handles whose lines are not plain recurring charges.
+        let mut sources: HashMap<usize, LineSource> = HashMap::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
                 let p = tx
@@ -298,11 +377,27 @@ impl App {
                 for r in &rows {
                     prices.load(tx, tenant, &r.price_id).await?;
                 }
+                if let Some(outcome) = bill_one_time_item(
+                    &item,
+                    &rows,
+                    end,
+                    today,
+                    &prices,
+                    terms.currency,
+                    items.len(),
+                )? {
+                    sources.insert(items.len(), LineSource::OneTime);
+                    proposals.extend(outcome.proposals.iter().cloned());
+                    outcomes.push((items.len(), outcome));
+                    items.push((si, item));
+                    continue;
+                }
                 core_segments.extend(item_segments(
                     &rows,
                     end,
                     &suspended,
                     terms.alignment,
+                    anchor,
                     |id| prices.recurring(id),
                 )?);
                 if let Some(outcome) = self
@@ -321,7 +416,7 @@ impl App {
                     )
                     .await?
                 {
-                    usage_handles.push(items.len());
+                    sources.insert(items.len(), LineSource::Usage);
                     proposals.extend(outcome.proposals.iter().cloned());
                     outcomes.push((items.len(), outcome));
                     items.push((si, item));
@@ -366,6 +461,42 @@ impl App {
                 tx.update_subscription(&row).await?;
             }
         }
+        // One-off charges operations raised (early-termination fees), on today's invoice
+        // like the credits of the operation that raised them.
+        let charges = tx
+            .unbilled_charges(tenant, &account.id, &today.to_string())
+            .await?;
+        for (ci, charge) in charges.iter().enumerate() {
+            let Some(si) = subs.iter().position(|s| s.id == charge.subscription_id) else {
+                continue;
+            };
+            let Some(item) = tx
+                .subscription_items(tenant, &charge.subscription_id)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            let handle = prices.load(tx, tenant, &subs[si].price_id).await?;
+            let exact: rust_decimal::Decimal = charge.amount.parse().map_err(internal)?;
+            let day = parse_date(&charge.charge_date, "charge_date")?;
+            let service = Period::new(day, day.tomorrow().map_err(internal)?).map_err(internal)?;
+            sources.insert(items.len(), LineSource::Charge(ci));
+            proposals.push(Proposal {
+                key: items.len(),
+                kind: LineKind::Charge,
+                invoice_date: today,
+                service,
+                full: service,
+                factor: quoin_core::calendar::ProrationFactor::FULL,
+                price: handle,
+                unit_amount: exact,
+                quantity: rust_decimal::Decimal::ONE,
+                amount: Money::from_decimal(exact, terms.currency).map_err(internal)?,
+            });
+            items.push((si, item));
+        }
         let drafts = group_by_date(terms.currency, proposals).map_err(|e| AppError::Invalid {
             code: "billing_failed",
             field: None,
@@ -401,30 +532,60 @@ impl App {
             };
             let mut lines = Vec::with_capacity(draft.lines.len());
             let mut refs = Vec::with_capacity(draft.lines.len());
+            // (charge id, line id) of the one-off charges this invoice bills.
+            let mut billed_charges: Vec<(String, String)> = Vec::new();
             for (pos, l) in draft.lines.iter().enumerate() {
                 let (si, item) = &items[l.key];
                 let sub = &subs[*si];
                 let product = &products[&sub.product_id];
                 let price_id = prices.id(l.price).to_string();
-                let (kind, repairs, description) = match l.kind {
-                    LineKind::Charge if usage_handles.contains(&l.key) => {
+                let line_id = new_id("inl");
+                let mut detail = "{}".to_string();
+                let mut item_id = Some(item.id.clone());
+                let (kind, repairs, description) = match (l.kind, sources.get(&l.key)) {
+                    (LineKind::Charge, Some(LineSource::Usage)) => {
                         ("usage", None, format!("{} (usage)", product.name))
                     }
-                    LineKind::Charge => ("recurring", None, product.name.clone()),
-                    LineKind::Repair { line } => (
+                    (LineKind::Charge, Some(LineSource::OneTime)) => (
+                        "one_time",
+                        None,
+                        format!("{} (one-time charge)", product.name),
+                    ),
+                    (LineKind::Charge, Some(LineSource::Charge(ci))) => {
+                        let c = &charges[*ci];
+                        item_id = None;
+                        detail = c.details.clone();
+                        billed_charges.push((c.id.clone(), line_id.clone()));
+                        ("early_termination", None, c.description.clone())
+                    }
+                    (LineKind::Charge, None) => {
+                        let start = parse_date(&sub.start_date, "start_date")?;
+                        let phase = match prices.recurring(&price_id)? {
+                            Some((_, r)) => r.phase_on(start, l.service.start)?,
+                            None => None,
+                        };
+                        match phase {
+                            Some(ph) => {
+                                detail = serde_json::json!({ "phase": ph.code() }).to_string();
+                                ("recurring", None, format!("{} ({ph})", product.name))
+                            }
+                            None => ("recurring", None, product.name.clone()),
+                        }
+                    }
+                    (LineKind::Repair { line }, _) => (
                         "repair",
                         Some(billed_rows[line].id.clone()),
                         format!("{} (credit for unused time)", product.name),
                     ),
                 };
                 let row = InvoiceLineRow {
-                    id: new_id("inl"),
+                    id: line_id,
                     tenant_id: tenant.to_string(),
                     invoice_id: inv.id.clone(),
                     position: i64::try_from(pos).map_err(internal)?,
                     kind: kind.into(),
                     subscription_id: Some(sub.id.clone()),
-                    item_id: Some(item.id.clone()),
+                    item_id,
                     price_id: Some(price_id),
                     description,
                     period_start: l.service.start.to_string(),
@@ -439,7 +600,7 @@ impl App {
                     repairs_line_id: repairs,
                     discount_minor: 0,
                     tax_minor: 0,
-                    detail: "{}".into(),
+                    detail,
                 };
                 lines.push(row);
                 refs.push(finishing::LineRef {
@@ -454,6 +615,9 @@ impl App {
             tx.insert_invoice(&inv).await?;
             for row in &lines {
                 tx.insert_invoice_line(row).await?;
+            }
+            for (charge, line) in &billed_charges {
+                tx.mark_charge_billed(tenant, charge, line).await?;
             }
             let mut view = invoice_view(&inv, &lines)?;
             emit(

@@ -300,5 +300,7 @@ fn dunning_op(operation: OperationKind) -> SubscriptionOperation {
         quantity: None,
         unit_amount: None,
         reason: Some(REASON.into()),
+        // A contract broken by non-payment still owes its early-termination fee.
+        waive_etl: None,
     }
 }

@@ -30,6 +30,17 @@ pub enum AlignmentCode {
     Anniversary,
 }
 
+/// Whether the day a service is disconnected is billed as used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationDayCode {
+    /// Service ends as the disconnect day begins (default; Kill Bill's convention: the
+    /// effective day is the first day of the new state).
+    Excluded,
+    /// The disconnect day is the last day billed (Lago's convention for terminations).
+    Included,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProrationCode {
@@ -66,6 +77,9 @@ pub struct BillingProfileInput {
     pub time_zone: Option<String>,
     #[serde(default)]
     pub proration: Option<ProrationCode>,
+    /// Whether a disconnect's day is billed (default `excluded`).
+    #[serde(default)]
+    pub termination_day: Option<TerminationDayCode>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -121,6 +135,9 @@ pub struct UpdateBillingProfile {
     pub time_zone: Option<String>,
     #[serde(default)]
     pub proration: Option<ProrationCode>,
+    /// Whether a disconnect's day is billed (default `excluded`).
+    #[serde(default)]
+    pub termination_day: Option<TerminationDayCode>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -131,6 +148,7 @@ pub struct BillingProfile {
     pub payment_terms_days: i64,
     pub time_zone: String,
     pub proration: ProrationCode,
+    pub termination_day: TerminationDayCode,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -276,6 +294,26 @@ pub struct CreateSubscription {
     /// A negotiated unit amount replacing the price's (decimal string, ≥ 0).
     #[serde(default)]
     pub unit_amount: Option<String>,
+    /// More charges of the same product: a one-time installation fee billed at
+    /// activation, a usage price, another recurring charge.
+    #[serde(default)]
+    pub items: Vec<CreateSubscriptionItem>,
+}
+
+/// A further item of a new subscription, priced by another price of its product.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscriptionItem {
+    pub price_id: String,
+    /// Decimal string, default "1"; must be positive.
+    #[serde(default)]
+    pub quantity: Option<String>,
+    /// A negotiated unit amount replacing the price's (decimal string, ≥ 0).
+    #[serde(default)]
+    pub unit_amount: Option<String>,
+    /// The key usage events name to reach this item; unique per tenant.
+    #[serde(default)]
+    pub usage_key: Option<String>,
 }
 
 impl CreateSubscription {
@@ -297,6 +335,7 @@ impl CreateSubscription {
             term: None,
             usage_key: None,
             unit_amount: None,
+            items: Vec::new(),
         }
     }
 }
@@ -382,6 +421,9 @@ pub struct SubscriptionOperation {
     pub unit_amount: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// Disconnects: waive the contract term's early-termination fee (default false).
+    #[serde(default)]
+    pub waive_etl: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -5,9 +5,16 @@
 
 use jiff::civil::Date;
 use jiff::Span;
+use quoin_core::analytics::mrr::{self, RecurringAmount};
 use quoin_core::calendar::{BillingPeriod, Cycle};
+use quoin_core::catalog::{
+    effective_unit_amount, etl_amount, renewal, term_end, EndOfTerm, EtlPolicy, Term, TermTemplate,
+};
+use quoin_core::money::{Currency, Money};
+use quoin_store::new_id;
 use quoin_store::rows::{
-    AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+    AccountRow, ChargeRow, ItemSegmentRow, PriceRow, SubscriptionItemRow, SubscriptionRow,
+    SubscriptionVersionRow,
 };
 use quoin_store::Tx;
 use rust_decimal::Decimal;
@@ -21,7 +28,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::model::*;
 use crate::subscriptions::{check_sellable, item_views, load_subscription_view, parse_date};
-use crate::timeline::{opt_date, status, status_on};
+use crate::timeline::{opt_date, status, status_on, RecurringPrice};
 use crate::{validate, App};
 
 fn invalid(code: &'static str, field: &str, message: String) -> AppError {
@@ -112,8 +119,13 @@ impl App {
             }
             OperationKind::Disconnect => {
                 let reason = op.reason.clone();
-                self.disconnect_children(tx, &l, effective).await?;
-                disconnect(&mut l, effective, reason)?
+                let waive = op.waive_etl.unwrap_or(false);
+                self.disconnect_children(tx, &l, effective, waive).await?;
+                if !waive {
+                    charge_early_termination(tx, &l, effective).await?;
+                }
+                let day_counts = counts_disconnect_day(&l.payer);
+                disconnect(&mut l, effective, reason, day_counts)?
             }
             OperationKind::Renew => self.renew(tx, &mut l, effective).await?,
         };
@@ -309,6 +321,7 @@ impl App {
             tx, &tenant, &price, &l.payer, effective, quantity, "price_id",
         )
         .await?;
+        refuse_one_time_change(tx, &current, &price).await?;
         let unit_amount = match (&op.unit_amount, op.price_id.is_some()) {
             (Some(a), _) => Some(validate::non_negative_decimal("unit_amount", a)?.to_string()),
             // A new price brings its own amount; the old negotiated one does not carry over.
@@ -389,10 +402,23 @@ impl App {
         };
         let old_end = parse_date(&end, "term_end")?;
         let term = crate::subscriptions::term_spec(tx, &l.sub.tenant_id, &code).await?;
-        let new_end =
-            quoin_core::catalog::term_end(old_end, term.length_months).map_err(internal)?;
-        l.sub.term_start = Some(old_end.to_string());
-        l.sub.term_end = Some(new_end.to_string());
+        let next = Term::new(old_end, term.length_months).map_err(internal)?;
+        let details = self.renew_to(tx, l, next, effective, false).await?;
+        Ok(("renew", details))
+    }
+
+    /// Moves the subscription (and its co-terminated add-ons) into the `next` term.
+    async fn renew_to(
+        &self,
+        tx: &mut Tx,
+        l: &mut Loaded,
+        next: Term,
+        recorded_on: Date,
+        automatic: bool,
+    ) -> AppResult<serde_json::Value> {
+        let old_end = l.sub.term_end.clone();
+        l.sub.term_start = Some(next.start().to_string());
+        l.sub.term_end = Some(next.end().to_string());
         // Co-terminated add-ons follow their base into the new term.
         for child in tx.child_subscriptions(&l.sub.tenant_id, &l.sub.id).await? {
             if child.coterminate != 0 && child.end_date.is_none() {
@@ -405,14 +431,25 @@ impl App {
                 tx.update_subscription(&c).await?;
             }
         }
-        Ok((
-            "renew",
-            json!({"term": code, "from": old_end.to_string(), "to": new_end.to_string(), "recorded_on": effective.to_string()}),
-        ))
+        Ok(json!({
+            "term": l.sub.term_code,
+            "from": old_end,
+            "to": next.end().to_string(),
+            "months": next.length_months(),
+            "recorded_on": recorded_on.to_string(),
+            "automatic": automatic,
+        }))
     }
 
-    /// A base service's add-ons end with it.
-    async fn disconnect_children(&self, tx: &mut Tx, l: &Loaded, effective: Date) -> AppResult<()> {
+    /// A base service's add-ons end with it (each charged its own early-termination fee
+    /// under the shared term unless `waive_etl`).
+    async fn disconnect_children(
+        &self,
+        tx: &mut Tx,
+        l: &Loaded,
+        effective: Date,
+        waive_etl: bool,
+    ) -> AppResult<()> {
         for child in tx.child_subscriptions(&l.sub.tenant_id, &l.sub.id).await? {
             if child.end_date.is_some() {
                 continue;
@@ -431,11 +468,246 @@ impl App {
             // An add-on that starts after the base ends never begins.
             let start = parse_date(&c.sub.start_date, "start_date")?;
             let at = effective.max(start);
-            let details = disconnect(&mut c, at, Some("base service disconnected".into()))?;
+            if !waive_etl {
+                charge_early_termination(tx, &c, at).await?;
+            }
+            let details = disconnect(
+                &mut c,
+                at,
+                Some("base service disconnected".into()),
+                counts_disconnect_day(&l.payer),
+            )?;
             record(tx, &mut c, details.0, at, details.1).await?;
         }
         Ok(())
     }
+
+    /// Applies what the contract says at the end of each term that has ended by `today`:
+    /// renew for the same length, roll month to month, or end the service (no fee: the
+    /// commitment is met). Co-terminated add-ons follow their base. Answers whether
+    /// anything changed, so the caller reloads the subscriptions.
+    pub(crate) async fn end_terms_in_tx(
+        &self,
+        tx: &mut Tx,
+        payer: &AccountRow,
+        subs: &[SubscriptionRow],
+        today: Date,
+        now_us: i64,
+    ) -> AppResult<bool> {
+        let mut changed = false;
+        for sub in subs {
+            let follows_base = sub.parent_id.is_some() && sub.coterminate != 0;
+            if follows_base || sub.end_date.is_some() {
+                continue;
+            }
+            let Some(end) = opt_date(sub.term_end.as_deref(), "term_end")? else {
+                continue;
+            };
+            if end > today {
+                continue;
+            }
+            // Re-read: an earlier subscription of this loop may have changed it.
+            let Some(row) = tx.get_subscription(&sub.tenant_id, &sub.id).await? else {
+                continue;
+            };
+            let mut l = Loaded {
+                today,
+                now_us,
+                versions: tx.subscription_versions(&row.tenant_id, &row.id).await?,
+                items: tx.subscription_items(&row.tenant_id, &row.id).await?,
+                segments: Vec::new(),
+                sub: row,
+                payer: payer.clone(),
+            };
+            while l.sub.end_date.is_none() {
+                let Some(term) = stored_term(&l.sub)? else {
+                    break;
+                };
+                if term.end() > today {
+                    break;
+                }
+                let eot = l
+                    .sub
+                    .end_of_term
+                    .as_deref()
+                    .and_then(EndOfTerm::parse)
+                    .ok_or_else(|| internal("stored end_of_term"))?;
+                let at = term.end();
+                match renewal(&term, eot).map_err(internal)? {
+                    Some(next) => {
+                        let details = self.renew_to(tx, &mut l, next, at, true).await?;
+                        record(tx, &mut l, "renew", at, details).await?;
+                    }
+                    None => {
+                        self.disconnect_children(tx, &l, at, true).await?;
+                        let (op, details) =
+                            disconnect(&mut l, at, Some("contract term ended".into()), false)?;
+                        record(tx, &mut l, op, at, details).await?;
+                    }
+                }
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// The disconnect day is billed as used when the payer's settings say so (Lago).
+fn counts_disconnect_day(payer: &AccountRow) -> bool {
+    payer.termination_day == "included"
+}
+
+/// A subscription's current contract term as the core sees it.
+fn stored_term(sub: &SubscriptionRow) -> AppResult<Option<Term>> {
+    let (Some(start), Some(end)) = (
+        opt_date(sub.term_start.as_deref(), "term_start")?,
+        opt_date(sub.term_end.as_deref(), "term_end")?,
+    ) else {
+        return Ok(None);
+    };
+    // The stored end is `start + n months`; find n (terms are at most ten years).
+    for months in 1..=TermTemplate::MAX_LENGTH_MONTHS {
+        if term_end(start, months).map_err(internal)? >= end {
+            return Term::new(start, months).map(Some).map_err(internal);
+        }
+    }
+    Err(internal(format!(
+        "term {start} to {end} is longer than allowed"
+    )))
+}
+
+/// One-time charges are billed once at activation; there is nothing to change on them,
+/// and a recurring item does not turn into one.
+async fn refuse_one_time_change(
+    tx: &mut Tx,
+    current: &ItemSegmentRow,
+    new: &PriceRow,
+) -> AppResult<()> {
+    let was = tx
+        .get_price(&current.tenant_id, &current.price_id)
+        .await?
+        .ok_or_else(|| internal("price missing"))?;
+    if was.price_type == "one_time" {
+        return Err(invalid(
+            "one_time_not_changeable",
+            "item_id",
+            format!(
+                "item `{}` is a one-time charge billed at activation; it cannot change",
+                current.item_id
+            ),
+        ));
+    }
+    if new.price_type == "one_time" {
+        return Err(invalid(
+            "one_time_not_changeable",
+            "price_id",
+            format!(
+                "price `{}` is a one-time charge; add it to a new subscription instead",
+                new.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What the service's items are worth a month on `day` (list or negotiated amounts, with
+/// the price phase in effect), the base of early-termination fees.
+async fn monthly_rate(tx: &mut Tx, l: &Loaded, day: Date) -> AppResult<Decimal> {
+    let tenant = &l.sub.tenant_id;
+    let currency = Currency::parse(&l.payer.currency).map_err(internal)?;
+    let start = parse_date(&l.sub.start_date, "start_date")?;
+    let segments = tx.subscription_segments(tenant, &l.sub.id).await?;
+    let mut total = Decimal::ZERO;
+    for seg in &segments {
+        let from = parse_date(&seg.start_date, "segment start")?;
+        let to = opt_date(seg.end_date.as_deref(), "segment end")?;
+        // The segment in force on the last day of service.
+        if from > day || to.is_some_and(|t| t <= day) {
+            continue;
+        }
+        let price = tx
+            .get_price(tenant, &seg.price_id)
+            .await?
+            .ok_or_else(|| internal("price missing"))?;
+        let Some(recurring) = RecurringPrice::of(&price)? else {
+            continue;
+        };
+        let list = match &seg.unit_amount {
+            Some(a) => a.parse().map_err(internal)?,
+            None => recurring.unit_amount,
+        };
+        let unit = match recurring
+            .phase_spans(start)?
+            .iter()
+            .find(|s| s.contains(day))
+        {
+            Some(s) => effective_unit_amount(list, recurring.phases[s.index].adjustment),
+            None => list,
+        };
+        let quantity: Decimal = seg.quantity.parse().map_err(internal)?;
+        let amount = Money::from_decimal(
+            unit.checked_mul(quantity)
+                .ok_or_else(|| internal("overflow"))?,
+            currency,
+        )
+        .map_err(internal)?;
+        let monthly = mrr::monthly(&RecurringAmount::new(amount, recurring.period), None)
+            .map_err(internal)?;
+        total = total
+            .checked_add(monthly.to_decimal())
+            .ok_or_else(|| internal("overflow"))?;
+    }
+    Ok(total)
+}
+
+/// Records the early-termination fee the contract term's policy sets for disconnecting
+/// on `effective`, billed on the payer's next invoice. Nothing when the service has no
+/// term, the term has ended, the policy charges nothing, or the service never started
+/// (cancelled on or before its first day).
+async fn charge_early_termination(tx: &mut Tx, l: &Loaded, effective: Date) -> AppResult<()> {
+    let start = parse_date(&l.sub.start_date, "start_date")?;
+    let (Some(term), Some(code)) = (stored_term(&l.sub)?, l.sub.term_code.as_deref()) else {
+        return Ok(());
+    };
+    if effective <= start || effective >= term.end() {
+        return Ok(());
+    }
+    let spec = crate::subscriptions::term_spec(tx, &l.sub.tenant_id, code).await?;
+    let policy = crate::catalog::check::etl_policy(&spec.etl);
+    if policy == EtlPolicy::None {
+        return Ok(());
+    }
+    // Priced on the last day of service.
+    let last_day = effective.yesterday().map_err(internal)?;
+    let rate = monthly_rate(tx, l, last_day).await?;
+    let amount = etl_amount(&policy, rate, &term, effective).map_err(internal)?;
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let details = json!({
+        "term": code,
+        "term_start": term.start().to_string(),
+        "term_end": term.end().to_string(),
+        "cancel_date": effective.to_string(),
+        "remaining_months": term.remaining_months(effective).to_string(),
+        "monthly_rate": rate.to_string(),
+        "policy": spec.etl,
+    });
+    tx.insert_charge(&ChargeRow {
+        id: new_id("chg"),
+        tenant_id: l.sub.tenant_id.clone(),
+        account_id: l.payer.id.clone(),
+        subscription_id: l.sub.id.clone(),
+        kind: "early_termination".into(),
+        description: format!("Early termination fee ({})", spec.name),
+        amount: amount.normalize().to_string(),
+        charge_date: effective.to_string(),
+        details: details.to_string(),
+        invoice_line_id: None,
+        created_at_us: l.now_us,
+    })
+    .await?;
+    Ok(())
 }
 
 /// Plan changes wait until an account in dunning has paid (Kill Bill blocks changes in
@@ -505,12 +777,19 @@ fn suspend_or_resume(
     Ok((name, json!({ "reason": reason })))
 }
 
+/// Ends the service: on `effective`, or after it when the day counts as used.
 fn disconnect(
     l: &mut Loaded,
     effective: Date,
     reason: Option<String>,
+    day_counts: bool,
 ) -> AppResult<(&'static str, serde_json::Value)> {
-    l.sub.end_date = Some(effective.to_string());
+    let end = if day_counts {
+        effective.tomorrow().map_err(internal)?
+    } else {
+        effective
+    };
+    l.sub.end_date = Some(end.to_string());
     // Always reconcile at the end: credits unused in-advance time and bills the final
     // in-arrears period.
     let from = opt_date(l.sub.reconcile_from.as_deref(), "reconcile_from")?;

@@ -138,6 +138,46 @@ impl App {
             "price_id",
         )
         .await?;
+        // Further items: prices of the same product, each sellable on its own.
+        let mut extra = Vec::with_capacity(input.items.len());
+        for (i, it) in input.items.iter().enumerate() {
+            let field = format!("items[{i}].price_id");
+            let q = match &it.quantity {
+                Some(q) => validate::positive_decimal(&format!("items[{i}].quantity"), q)?,
+                None => rust_decimal::Decimal::ONE,
+            };
+            let pr = tx
+                .get_price(tenant, &it.price_id)
+                .await?
+                .ok_or_else(|| AppError::invalid(&field, format!("no price `{}`", it.price_id)))?;
+            if pr.product_id != price.product_id {
+                return Err(AppError::Invalid {
+                    code: "price_other_product",
+                    field: Some(field),
+                    message: format!(
+                        "price `{}` belongs to another product than price `{}`",
+                        pr.id, price.id
+                    ),
+                });
+            }
+            check_sellable(&mut tx, tenant, &pr, &payer, input.start_date, q, &field).await?;
+            let amount = it
+                .unit_amount
+                .as_deref()
+                .map(|a| validate::non_negative_decimal(&format!("items[{i}].unit_amount"), a))
+                .transpose()?;
+            if it
+                .usage_key
+                .as_deref()
+                .is_some_and(|v| v.trim().is_empty() || v.len() > 200)
+            {
+                return Err(AppError::invalid(
+                    format!("items[{i}].usage_key"),
+                    "must be 1 to 200 characters",
+                ));
+            }
+            extra.push((pr, q, amount, it.usage_key.clone()));
+        }
         let parent = match &input.parent_id {
             Some(id) => {
                 let base = tx.get_subscription(tenant, id).await?.ok_or_else(|| {
@@ -288,6 +328,7 @@ impl App {
             version: 1,
             reconcile_from: None,
             updated_at_us: now,
+            progressive_threshold: None,
         };
         tx.insert_subscription(&row).await?;
         let item = SubscriptionItemRow {
@@ -312,6 +353,31 @@ impl App {
             version: 1,
         })
         .await?;
+        for (position, (pr, q, amount, usage_key)) in extra.iter().enumerate() {
+            let more = SubscriptionItemRow {
+                id: new_id("itm"),
+                tenant_id: tenant.to_string(),
+                subscription_id: row.id.clone(),
+                usage_key: usage_key.clone(),
+                position: i64::try_from(position + 1)
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                billed_through: None,
+                created_at_us: now,
+            };
+            tx.insert_subscription_item(&more).await?;
+            tx.insert_item_segment(&ItemSegmentRow {
+                tenant_id: tenant.to_string(),
+                item_id: more.id.clone(),
+                subscription_id: row.id.clone(),
+                start_date: row.start_date.clone(),
+                end_date: None,
+                price_id: pr.id.clone(),
+                quantity: q.to_string(),
+                unit_amount: amount.map(|a| a.to_string()),
+                version: 1,
+            })
+            .await?;
+        }
         tx.insert_subscription_version(&SubscriptionVersionRow {
             tenant_id: tenant.to_string(),
             subscription_id: row.id.clone(),
@@ -470,28 +536,27 @@ pub(crate) async fn check_sellable(
             ),
         });
     }
-    // Billing covers recurring flat and per-unit prices so far; refuse the others
-    // rather than bill them wrongly.
     let spec: crate::catalog::spec::PriceSpec =
         serde_json::from_str(&price.definition).map_err(|e| AppError::Internal(e.to_string()))?;
     use crate::catalog::spec::{ModelSpec, PriceTypeCode};
-    // Recurring flat and per-unit prices (their minimums are trued up by invoice
-    // finishing), and usage prices rated from the item's usage, are billed; one-time
-    // prices and phases are refused rather than billed wrongly.
-    let recurring = spec.price_type.unwrap_or(PriceTypeCode::Recurring) == PriceTypeCode::Recurring
-        && matches!(
-            spec.model,
-            Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
-        );
-    let usage = spec.price_type == Some(PriceTypeCode::Usage)
+    // Billed: recurring flat and per-unit prices with their phases (minimums are trued up
+    // by invoice finishing), one-time flat and per-unit prices at activation, and usage
+    // prices rated from the item's usage. Tiered recurring and one-time prices are refused
+    // rather than billed wrongly.
+    let kind = spec.price_type.unwrap_or(PriceTypeCode::Recurring);
+    let simple = matches!(
+        spec.model,
+        Some(ModelSpec::PerUnit { .. }) | Some(ModelSpec::Flat { .. })
+    );
+    let usage = kind == PriceTypeCode::Usage
         && spec.metric.is_some()
         && crate::catalog::check::core_price(&spec).is_some();
-    if !(recurring || usage) || !spec.phases.is_empty() {
+    if !(simple && kind != PriceTypeCode::Usage || usage) {
         return Err(AppError::Invalid {
             code: "price_not_billable",
             field: Some(field.into()),
             message: format!(
-                "price `{}` is not a recurring flat or per-unit price or a usage price (one-time prices and phases are not billed yet)",
+                "price `{}` is not a flat or per-unit recurring or one-time price or a usage price (tiered recurring charges are not billed yet)",
                 price.id
             ),
         });

@@ -4,6 +4,7 @@
 use jiff::civil::Date;
 use quoin_core::billing::{ChargeTiming, Segment, Spans};
 use quoin_core::calendar::{Alignment, BillingPeriod, Period};
+use quoin_core::catalog::{effective_unit_amount, phase_spans, Phase, PhaseKind, PhaseSpan};
 use quoin_store::rows::{ItemSegmentRow, PriceRow, SubscriptionRow, SubscriptionVersionRow};
 
 use crate::error::{AppError, AppResult};
@@ -80,6 +81,8 @@ pub(crate) struct RecurringPrice {
     pub period: BillingPeriod,
     pub timing: ChargeTiming,
     pub unit_amount: rust_decimal::Decimal,
+    /// Trial, introductory, ramp and evergreen phases; empty when the price applies as is.
+    pub phases: Vec<Phase>,
 }
 
 impl RecurringPrice {
@@ -88,22 +91,56 @@ impl RecurringPrice {
         if price.price_type != "recurring" {
             return Ok(None);
         }
+        let spec: crate::catalog::spec::PriceSpec =
+            serde_json::from_str(&price.definition).map_err(internal)?;
         Ok(Some(Self {
             period: BillingPeriod::parse(&price.period).map_err(internal)?,
             timing: ChargeTiming::parse(&price.timing).ok_or_else(|| internal("stored timing"))?,
             unit_amount: price.amount.parse().map_err(internal)?,
+            phases: crate::catalog::check::core_phases(&spec.phases).map_err(internal)?,
         }))
+    }
+
+    /// Where the phases fall for a subscription that started on `start`.
+    pub(crate) fn phase_spans(&self, start: Date) -> AppResult<Vec<PhaseSpan>> {
+        phase_spans(&self.phases, start, self.period).map_err(internal)
+    }
+
+    /// The phase (`trial`, `introductory`, `ramp`) billing `day` for a subscription that
+    /// started on `start`; `None` without phases and in the evergreen phase.
+    pub(crate) fn phase_on(&self, start: Date, day: Date) -> AppResult<Option<PhaseKind>> {
+        Ok(self
+            .phase_spans(start)?
+            .iter()
+            .find(|s| s.contains(day))
+            .map(|s| self.phases[s.index].kind)
+            .filter(|k| *k != PhaseKind::Evergreen))
     }
 }
 
-/// The core segments of one item: its stored segments clipped to the service end and with
-/// suspended time cut out. `price` maps a segment's price id to the caller's handle and
-/// its recurring terms.
+/// `amount` without trailing zeros beyond `like`'s decimals (50% of 30.00 is 15.00,
+/// not 15.0000), so phase prices read like the list price.
+fn in_scale_of(
+    amount: rust_decimal::Decimal,
+    like: rust_decimal::Decimal,
+) -> rust_decimal::Decimal {
+    let mut a = amount.normalize();
+    if a.scale() < like.scale() {
+        a.rescale(like.scale());
+    }
+    a
+}
+
+/// The core segments of one item: its stored segments clipped to the service end, with
+/// suspended time cut out and split where a price phase ends (phases run from the
+/// subscription's start, `phase_start`). `price` maps a segment's price id to the
+/// caller's handle and its recurring terms.
 pub(crate) fn item_segments(
     rows: &[&ItemSegmentRow],
     service_end: Option<Date>,
     suspended: &Spans,
     alignment: Alignment,
+    phase_start: Date,
     mut price: impl FnMut(&str) -> AppResult<Option<(usize, RecurringPrice)>>,
 ) -> AppResult<Vec<Segment>> {
     let mut out = Vec::new();
@@ -126,18 +163,39 @@ pub(crate) fn item_segments(
         };
         let quantity = row.quantity.parse().map_err(internal)?;
         let whole = Spans::from_ranges([(start, end.unwrap_or(Date::MAX))]);
-        for piece in whole.minus(suspended).periods() {
-            out.push(Segment {
-                start: piece.start,
-                end: (piece.end != Date::MAX).then_some(piece.end),
-                price: handle,
-                unit_amount,
-                quantity,
-                period: terms.period,
-                timing: terms.timing,
-                alignment,
-            });
+        let phases: Vec<(Spans, rust_decimal::Decimal)> = if terms.phases.is_empty() {
+            vec![(Spans::from_ranges([(Date::MIN, Date::MAX)]), unit_amount)]
+        } else {
+            terms
+                .phase_spans(phase_start)?
+                .iter()
+                .map(|s| {
+                    (
+                        Spans::from_ranges([(s.start, s.end.unwrap_or(Date::MAX))]),
+                        in_scale_of(
+                            effective_unit_amount(unit_amount, terms.phases[s.index].adjustment),
+                            unit_amount,
+                        ),
+                    )
+                })
+                .collect()
+        };
+        let served = whole.minus(suspended);
+        for (phase, amount) in phases {
+            for piece in served.intersect(&phase).periods() {
+                out.push(Segment {
+                    start: piece.start,
+                    end: (piece.end != Date::MAX).then_some(piece.end),
+                    price: handle,
+                    unit_amount: amount,
+                    quantity,
+                    period: terms.period,
+                    timing: terms.timing,
+                    alignment,
+                });
+            }
         }
     }
+    out.sort_by_key(|s| s.start);
     Ok(out)
 }

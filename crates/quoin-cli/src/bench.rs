@@ -191,6 +191,7 @@ pub async fn generate(app: &App, n: usize) -> anyhow::Result<Generated> {
                 status: "active".into(),
                 created_at_us: now,
                 updated_at_us: now,
+                termination_day: "excluded".into(),
             });
             let base = if pl.annual {
                 &prices.annual
@@ -225,6 +226,7 @@ pub async fn generate(app: &App, n: usize) -> anyhow::Result<Generated> {
                     version: 1,
                     reconcile_from: None,
                     updated_at_us: now,
+                    progressive_threshold: None,
                 });
                 items.push(SubscriptionItemRow {
                     id: iid.clone(),

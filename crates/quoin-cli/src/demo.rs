@@ -76,6 +76,7 @@ fn account_input(a: &DemoAccount, parent: Option<&str>) -> CreateAccount {
             payment_terms_days: Some(14),
             time_zone: None,
             proration: None,
+            termination_day: None,
         },
         contacts: vec![CreateContact {
             name: a.name.to_string(),

@@ -482,6 +482,7 @@ async fn accounts(cfg: &Config, cmd: AccountsCmd) -> anyhow::Result<()> {
                     payment_terms_days: None,
                     time_zone: None,
                     proration: None,
+                    termination_day: None,
                 },
                 contacts: vec![],
                 locations: vec![],

@@ -819,11 +819,12 @@ async fn billing_edges_are_refused_or_handled(db: TestStore) {
         .collect();
     assert_eq!(got, [("2025-01-01", "20.00"), ("2025-02-01", "30.00")]);
 
-    // Prices whose phases or minimum billing does not apply yet are refused, not mis-billed.
+    // Prices billing cannot charge yet (tiered recurring seats) are refused, not mis-billed.
     api.post_ok(
         "/v1/products",
-        json!({"code": "trial-plan", "name": "Trial plan", "prices": [{"currency": "USD", "period": "month", "amount": "12",
-               "phases": [{"kind": "trial", "days": 14, "adjustment": {"type": "free"}}, {"kind": "evergreen"}]}]}),
+        json!({"code": "trial-plan", "name": "Tiered seats", "prices": [{"currency": "USD", "period": "month",
+               "model": {"type": "graduated", "tiers": [
+                   {"from": "0", "to": "10", "unit_amount": "5"}, {"from": "10", "unit_amount": "4"}]}}]}),
         201,
     )
     .await;

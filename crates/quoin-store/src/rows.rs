@@ -41,6 +41,8 @@ pub struct AccountRow {
     pub status: String,
     pub created_at_us: i64,
     pub updated_at_us: i64,
+    /// `excluded` (the disconnect day is not billed) or `included` (it is the last day).
+    pub termination_day: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -137,6 +139,8 @@ pub struct SubscriptionRow {
     /// Earliest date whose billing must be reconciled after a backdated operation.
     pub reconcile_from: Option<String>,
     pub updated_at_us: i64,
+    /// Usage amount in a period that triggers a progressive invoice before it ends.
+    pub progressive_threshold: Option<String>,
 }
 
 /// A logical item of a subscription; its prices over time are [`ItemSegmentRow`]s.
@@ -343,4 +347,22 @@ pub struct DunningStateRow {
     pub steps_done: i64,
     pub overdue_since: Option<String>,
     pub updated_at_us: i64,
+}
+
+/// A one-off charge an operation raised on a subscription (an early-termination fee),
+/// billed on the payer's next invoice.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChargeRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub subscription_id: String,
+    pub kind: String,
+    pub description: String,
+    /// Exact decimal; the invoice line rounds it once.
+    pub amount: String,
+    pub charge_date: String,
+    pub details: String,
+    pub invoice_line_id: Option<String>,
+    pub created_at_us: i64,
 }

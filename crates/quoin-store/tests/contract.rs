@@ -75,6 +75,7 @@ fn account(tenant: &str, id: &str, name: &str, kind: &str) -> AccountRow {
         status: "active".into(),
         created_at_us: 10,
         updated_at_us: 10,
+        termination_day: "excluded".into(),
     }
 }
 
@@ -334,6 +335,7 @@ async fn billing_fixture(store: &Store) {
         version: 1,
         reconcile_from: None,
         updated_at_us: 1,
+        progressive_threshold: None,
     })
     .await
     .unwrap();

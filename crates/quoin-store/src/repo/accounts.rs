@@ -40,7 +40,8 @@ impl Tx {
                 time_zone,
                 status,
                 created_at_us,
-                updated_at_us
+                updated_at_us,
+                termination_day
             ]
         ));
         Ok(())
@@ -114,7 +115,7 @@ impl Tx {
     pub async fn update_account(&mut self, row: &AccountRow) -> Result<bool> {
         let sql = "UPDATE accounts SET name = $3, email = $4, external_id = $5, \
                    bill_cycle_day = $6, alignment = $7, proration = $8, payment_terms_days = $9, \
-                   time_zone = $10, status = $11, updated_at_us = $12 \
+                   time_zone = $10, status = $11, updated_at_us = $12, termination_day = $13 \
                    WHERE tenant_id = $1 AND id = $2";
         let n = on_tx!(self, |c| sqlx::query(sql)
             .bind(&row.tenant_id)
@@ -129,6 +130,7 @@ impl Tx {
             .bind(&row.time_zone)
             .bind(&row.status)
             .bind(row.updated_at_us)
+            .bind(&row.termination_day)
             .execute(&mut *c)
             .await?
             .rows_affected());

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod catalog;
+mod charges;
 mod dunning;
 pub mod finishing;
 pub mod ledger;

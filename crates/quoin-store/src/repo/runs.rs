@@ -622,7 +622,8 @@ impl Tx {
                 time_zone,
                 status,
                 created_at_us,
-                updated_at_us
+                updated_at_us,
+                termination_day
             ]
         );
         Ok(())
@@ -658,7 +659,8 @@ impl Tx {
                 operational_status,
                 version,
                 reconcile_from,
-                updated_at_us
+                updated_at_us,
+                progressive_threshold
             ]
         );
         Ok(())

@@ -39,7 +39,8 @@ impl Tx {
                 operational_status,
                 version,
                 reconcile_from,
-                updated_at_us
+                updated_at_us,
+                progressive_threshold
             ]
         ));
         Ok(())
@@ -176,7 +177,8 @@ impl Tx {
                    billed_through = $6, location_id = $7, end_date = $8, term_code = $9, \
                    term_start = $10, term_end = $11, end_of_term = $12, coterminate = $13, \
                    operational_status = $14, version = $15, reconcile_from = $16, \
-                   updated_at_us = $17 WHERE tenant_id = $1 AND id = $2";
+                   updated_at_us = $17, progressive_threshold = $18 \
+                   WHERE tenant_id = $1 AND id = $2";
         on_tx!(self, |c| sqlx::query(sql)
             .bind(&row.tenant_id)
             .bind(&row.id)
@@ -195,6 +197,7 @@ impl Tx {
             .bind(row.version)
             .bind(&row.reconcile_from)
             .bind(row.updated_at_us)
+            .bind(&row.progressive_threshold)
             .execute(&mut *c)
             .await?;);
         Ok(())

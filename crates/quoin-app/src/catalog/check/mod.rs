@@ -17,6 +17,7 @@ use super::spec::*;
 
 mod price;
 use price::check_price;
+pub(crate) use price::core_phases;
 
 /// One problem in a submitted document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,22 +346,7 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
                 EndOfTermCode::RollMonthToMonth => EndOfTerm::RollMonthToMonth,
                 EndOfTermCode::Cancel => EndOfTerm::Cancel,
             },
-            etl: match &etl {
-                EtlSpec::None => EtlPolicy::None,
-                EtlSpec::RemainingMonths => EtlPolicy::RemainingMonths,
-                EtlSpec::PercentOfRemaining { percent } => EtlPolicy::PercentOfRemaining {
-                    percent: percent.parse().unwrap_or_default(),
-                },
-                EtlSpec::Fixed { amount } => EtlPolicy::Fixed {
-                    amount: amount.parse().unwrap_or_default(),
-                },
-                EtlSpec::Reducing { schedule } => EtlPolicy::Reducing {
-                    schedule: schedule
-                        .iter()
-                        .map(|s| (s.from_month, s.fee.parse().unwrap_or_default()))
-                        .collect(),
-                },
-            },
+            etl: etl_policy(&etl),
         };
         if let Err(errors) = template.validate() {
             p.merge(&format!("terms[{i}]"), &errors);
@@ -613,5 +599,26 @@ fn check_structure(
                 .collect(),
         );
         p.merge("", &own);
+    }
+}
+
+/// The core policy of an ETL spec (amounts the checks could not read count as zero; the
+/// checks have reported them).
+pub(crate) fn etl_policy(etl: &EtlSpec) -> EtlPolicy {
+    match etl {
+        EtlSpec::None => EtlPolicy::None,
+        EtlSpec::RemainingMonths => EtlPolicy::RemainingMonths,
+        EtlSpec::PercentOfRemaining { percent } => EtlPolicy::PercentOfRemaining {
+            percent: percent.parse().unwrap_or_default(),
+        },
+        EtlSpec::Fixed { amount } => EtlPolicy::Fixed {
+            amount: amount.parse().unwrap_or_default(),
+        },
+        EtlSpec::Reducing { schedule } => EtlPolicy::Reducing {
+            schedule: schedule
+                .iter()
+                .map(|s| (s.from_month, s.fee.parse().unwrap_or_default()))
+                .collect(),
+        },
     }
 }

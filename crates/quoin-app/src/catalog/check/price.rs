@@ -79,6 +79,42 @@ pub(super) fn check_phases(p: &mut Problems, at: &str, phases: &[PhaseSpec]) -> 
     out
 }
 
+/// The core plan of a stored (already checked) price's phases.
+pub(crate) fn core_phases(phases: &[PhaseSpec]) -> Result<Vec<Phase>, String> {
+    let mut p = Problems::default();
+    let mut plan = Vec::with_capacity(phases.len());
+    for ph in check_phases(&mut p, "phases", phases) {
+        let dec = |v: &str| v.parse::<Decimal>().map_err(|e| e.to_string());
+        plan.push(Phase {
+            kind: match ph.kind {
+                PhaseKindCode::Trial => PhaseKind::Trial,
+                PhaseKindCode::Introductory => PhaseKind::Introductory,
+                PhaseKindCode::Ramp => PhaseKind::Ramp,
+                PhaseKindCode::Evergreen => PhaseKind::Evergreen,
+            },
+            duration: match (ph.days, ph.periods, ph.months) {
+                (Some(d), _, _) => Some(PhaseDuration::Days(d)),
+                (_, Some(n), _) => Some(PhaseDuration::Periods(n)),
+                (_, _, Some(m)) => Some(PhaseDuration::Months(m)),
+                _ => None,
+            },
+            adjustment: match &ph.adjustment {
+                None => Adjustment::None,
+                Some(AdjustmentSpec::Free) => Adjustment::Free,
+                Some(AdjustmentSpec::PercentOff { percent }) => {
+                    Adjustment::PercentOff(dec(percent)?)
+                }
+                Some(AdjustmentSpec::AmountOff { amount }) => Adjustment::AmountOff(dec(amount)?),
+                Some(AdjustmentSpec::Price { amount }) => Adjustment::Price(dec(amount)?),
+            },
+        });
+    }
+    if !p.0.is_empty() {
+        return Err(format!("stored phases do not check: {:?}", p.0));
+    }
+    Ok(plan)
+}
+
 pub(super) fn check_price(
     p: &mut Problems,
     refs: &Refs,
