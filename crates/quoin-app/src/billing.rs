@@ -29,6 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::finishing;
 use crate::model::*;
+use crate::progressive;
 use crate::subscriptions::parse_date;
 use crate::timeline::{item_segments, opt_date, status_on, suspended_spans, RecurringPrice};
 use crate::App;
@@ -119,6 +120,10 @@ enum LineSource {
     OneTime,
     /// A one-off charge an operation raised (index into the loaded charges).
     Charge(usize),
+    /// Usage invoiced early because it reached a threshold.
+    Progressive,
+    /// The credit, on the period's final invoice, for usage invoiced early.
+    ProgressiveCredit,
 }
 
 /// A one-time price billed once, on the invoice of the day the item starts (an
@@ -361,6 +366,11 @@ impl App {
             let segments = tx.subscription_segments(tenant, &sub.id).await?;
             let end = opt_date(sub.end_date.as_deref(), "end_date")?;
             let anchor = parse_date(&sub.start_date, "start_date")?;
+            let thresholds = sub
+                .progressive_threshold
+                .as_deref()
+                .map(progressive::Thresholds::parse)
+                .transpose()?;
             let reconcile_from = opt_date(sub.reconcile_from.as_deref(), "reconcile_from")?;
             let reconciling = reconcile_from.filter(|f| *f <= today);
             let lines_after = match reconciling {
@@ -418,8 +428,46 @@ impl App {
                 {
                     sources.insert(items.len(), LineSource::Usage);
                     proposals.extend(outcome.proposals.iter().cloned());
+                    let finals = outcome.proposals.clone();
                     outcomes.push((items.len(), outcome));
-                    items.push((si, item));
+                    items.push((si, item.clone()));
+                    for line in &finals {
+                        let credit =
+                            progressive::progressive_credit(tx, &item, line, items.len()).await?;
+                        if let Some(c) = credit {
+                            sources.insert(items.len(), LineSource::ProgressiveCredit);
+                            proposals.push(c);
+                            items.push((si, item.clone()));
+                        }
+                    }
+                    if let (Some(th), Some(seg)) = (&thresholds, rows.last()) {
+                        let handle = prices.load(tx, tenant, &seg.price_id).await?;
+                        let price = prices.rows[handle].clone();
+                        let u = progressive::UsageItemPrice {
+                            item: &item,
+                            segment: seg,
+                            price: &price,
+                            handle,
+                            service_end: end,
+                            anchor,
+                        };
+                        if price.price_type == "usage" {
+                            let early = progressive::progressive_line(
+                                tx,
+                                &terms,
+                                &u,
+                                th,
+                                today,
+                                items.len(),
+                            )
+                            .await?;
+                            if let Some(p) = early {
+                                sources.insert(items.len(), LineSource::Progressive);
+                                proposals.push(p);
+                                items.push((si, item.clone()));
+                            }
+                        }
+                    }
                     continue;
                 }
                 if core_segments.is_empty() && reconciling.is_none() {
@@ -546,6 +594,16 @@ impl App {
                     (LineKind::Charge, Some(LineSource::Usage)) => {
                         ("usage", None, format!("{} (usage)", product.name))
                     }
+                    (LineKind::Charge, Some(LineSource::Progressive)) => (
+                        "progressive_usage",
+                        None,
+                        format!("{} (usage to date, threshold reached)", product.name),
+                    ),
+                    (LineKind::Charge, Some(LineSource::ProgressiveCredit)) => (
+                        "progressive_credit",
+                        None,
+                        format!("{} (usage invoiced early)", product.name),
+                    ),
                     (LineKind::Charge, Some(LineSource::OneTime)) => (
                         "one_time",
                         None,

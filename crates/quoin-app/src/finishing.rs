@@ -577,7 +577,8 @@ fn charge_kind(kind: &str) -> ChargeKind {
         "recurring" => ChargeKind::Recurring,
         "repair" => ChargeKind::Repair,
         "one_time" => ChargeKind::OneTime,
-        "usage" => ChargeKind::Usage,
+        // Usage invoiced early and its credit on the final invoice are usage too.
+        "usage" | "progressive_usage" | "progressive_credit" => ChargeKind::Usage,
         _ => ChargeKind::Adjustment,
     }
 }

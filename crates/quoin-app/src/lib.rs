@@ -21,6 +21,7 @@ pub mod model;
 mod operations;
 mod payment_import;
 mod payments;
+mod progressive;
 pub mod runs;
 pub mod runs_model;
 mod subscriptions;

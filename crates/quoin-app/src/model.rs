@@ -298,6 +298,21 @@ pub struct CreateSubscription {
     /// activation, a usage price, another recurring charge.
     #[serde(default)]
     pub items: Vec<CreateSubscriptionItem>,
+    /// Invoice usage before the period ends once it reaches these amounts.
+    #[serde(default)]
+    pub progressive_billing: Option<ProgressiveBilling>,
+}
+
+/// Progressive (threshold) billing: when a usage item's amount in the open period reaches
+/// a threshold, its usage so far is invoiced at once; the period's final invoice credits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressiveBilling {
+    /// Usage amounts in the subscription's currency, ascending (e.g. ["200.00"]).
+    pub thresholds: Vec<String>,
+    /// After the last threshold, invoice again each time usage grows by this amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurring: Option<String>,
 }
 
 /// A further item of a new subscription, priced by another price of its product.
@@ -336,6 +351,7 @@ impl CreateSubscription {
             usage_key: None,
             unit_amount: None,
             items: Vec::new(),
+            progressive_billing: None,
         }
     }
 }
@@ -367,6 +383,8 @@ pub struct Subscription {
     /// Number of the latest operation in the history.
     pub version: i64,
     pub items: Vec<SubscriptionItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progressive_billing: Option<ProgressiveBilling>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

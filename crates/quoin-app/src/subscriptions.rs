@@ -56,6 +56,12 @@ pub(crate) fn subscription_view_with(
         operational_status: r.operational_status.clone(),
         version: r.version,
         items,
+        progressive_billing: r
+            .progressive_threshold
+            .as_deref()
+            .map(crate::progressive::Thresholds::parse)
+            .transpose()?
+            .map(|t| t.view()),
     })
 }
 
@@ -138,6 +144,15 @@ impl App {
             "price_id",
         )
         .await?;
+        let thresholds = input
+            .progressive_billing
+            .as_ref()
+            .map(|t| {
+                let currency = quoin_core::money::Currency::parse(&payer.currency)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                crate::progressive::Thresholds::from_input(t, currency)
+            })
+            .transpose()?;
         // Further items: prices of the same product, each sellable on its own.
         let mut extra = Vec::with_capacity(input.items.len());
         for (i, it) in input.items.iter().enumerate() {
@@ -328,7 +343,7 @@ impl App {
             version: 1,
             reconcile_from: None,
             updated_at_us: now,
-            progressive_threshold: None,
+            progressive_threshold: thresholds.map(|t| t.to_text()),
         };
         tx.insert_subscription(&row).await?;
         let item = SubscriptionItemRow {

@@ -15,7 +15,9 @@ on_both_stores!(
     trial_and_introductory_phases_bill_at_their_prices,
     early_disconnect_charges_the_termination_fee,
     ended_terms_renew_roll_or_end,
-    disconnect_day_counts_when_the_account_says_so
+    disconnect_day_counts_when_the_account_says_so,
+    usage_reaching_a_threshold_is_invoiced_early,
+    terminated_after_a_threshold_owes_the_prorated_plan
 );
 
 async fn clock(api: &TestApi, at: &str) {
@@ -156,6 +158,28 @@ async fn one_time_fee_is_billed_at_activation(db: TestStore) {
         ),
         (422, Some("price_other_product"), Some("items[0].price_id"))
     );
+    for (thresholds, field) in [
+        (
+            json!(["300.00", "200.00"]),
+            "progressive_billing.thresholds[1]",
+        ),
+        (json!(["1.001"]), "progressive_billing.thresholds[0]"),
+        (json!([]), "progressive_billing.thresholds"),
+    ] {
+        let r = api
+            .post(
+                "/v1/subscriptions",
+                json!({"account_id": acc, "price_id": prices[0], "start_date": "2024-03-10",
+                       "progressive_billing": {"thresholds": thresholds}}),
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["field"].as_str()),
+            (422, Some(field)),
+            "{}",
+            r.body
+        );
+    }
     assert_eq!(api.counts().await, before);
 
     let sub = subscribe(
@@ -644,5 +668,136 @@ async fn disconnect_day_counts_when_the_account_says_so(db: TestStore) {
         (r.status.as_u16(), r.body["code"].as_str()),
         (409, Some("billing_cycle_locked"))
     );
+    api.cleanup().await;
+}
+
+/// B12 (Lago progressive billing): 31.00 a month in arrears plus 0.0002 per unit of a
+/// sum metric, threshold 200.00, from 2022-12-01.
+async fn b12_setup(api: &TestApi, termination_day: &str) -> (String, String) {
+    clock(api, "2022-12-01T06:00:00Z").await;
+    let doc = json!({
+        "metrics": [{"code": "units", "name": "Units", "aggregation": "sum", "field": "quantity"}],
+        "products": [{"code": "metered", "name": "Metered", "status": "active", "prices": [
+            {"code": "metered-plan", "currency": "USD", "amount": "31.00", "period": "month", "timing": "in_arrears"},
+            {"code": "metered-units", "type": "usage", "currency": "USD", "metric": "units", "period": "month",
+             "model": {"type": "per_unit", "unit_amount": "0.0002"}}]}]});
+    let r = api.post("/v1/catalog/import", doc).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let product = api.get("/v1/products").await.body["data"][0].clone();
+    let price = |code: &str| {
+        product["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == json!(code))
+            .unwrap()["id"]
+            .clone()
+    };
+    let acc = account(api, json!({"termination_day": termination_day})).await;
+    let sub = subscribe(
+        api,
+        json!({"account_id": acc, "price_id": price("metered-plan"), "start_date": "2022-12-01",
+               "items": [{"price_id": price("metered-units"), "usage_key": "METER-1"}],
+               "progressive_billing": {"thresholds": ["200.00"]}}),
+    )
+    .await;
+    assert_eq!(
+        sub["progressive_billing"],
+        json!({"thresholds": ["200.00"]})
+    );
+    (acc, sub["id"].as_str().unwrap().to_string())
+}
+
+async fn send_units(api: &TestApi, id: &str, at: &str, units: &str) {
+    let r = api
+        .post_ok(
+            "/v1/events",
+            json!({"events": [{"id": id, "item_key": "METER-1", "metric": "units", "timestamp": at, "quantity": units}]}),
+            200,
+        )
+        .await;
+    assert_eq!(r["accepted"], json!(1), "{r}");
+}
+
+async fn usage_reaching_a_threshold_is_invoiced_early(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    b12_setup(&api, "excluded").await;
+    assert_eq!(
+        advance(&api, "2022-12-06T09:00:00Z").await,
+        Vec::<Value>::new()
+    );
+    send_units(&api, "e1", "2022-12-06T08:00:00Z", "1000000").await;
+    let early = advance(&api, "2022-12-06T18:00:00Z").await;
+    assert_eq!(
+        dated_totals(&early),
+        [("2022-12-06".into(), "200.00".into())]
+    );
+    assert_eq!(
+        lines(&early[0]),
+        [line(
+            "progressive_usage",
+            "Metered (usage to date, threshold reached)",
+            "2022-12-01",
+            "2022-12-07",
+            "200.00"
+        )]
+    );
+    advance(&api, "2022-12-16T09:00:00Z").await;
+    send_units(&api, "e2", "2022-12-16T08:00:00Z", "1000000").await;
+    // The one threshold is passed already: no second early invoice.
+    assert_eq!(
+        advance(&api, "2022-12-31T18:00:00Z").await,
+        Vec::<Value>::new()
+    );
+    let last = advance(&api, "2023-01-01T12:00:00Z").await;
+    // Fees 431.00 (31.00 + 2,000,000 × 0.0002), less the 200.00 invoiced early.
+    assert_eq!(
+        dated_totals(&last),
+        [("2023-01-01".into(), "231.00".into())]
+    );
+    assert_eq!(
+        lines(&last[0]),
+        [
+            line("recurring", "Metered", "2022-12-01", "2023-01-01", "31.00"),
+            line(
+                "usage",
+                "Metered (usage)",
+                "2022-12-01",
+                "2023-01-01",
+                "400.00"
+            ),
+            line(
+                "progressive_credit",
+                "Metered (usage invoiced early)",
+                "2022-12-01",
+                "2023-01-01",
+                "-200.00"
+            ),
+        ]
+    );
+    api.cleanup().await;
+}
+
+/// B12's termination variant: terminated on Dec 18 after one threshold, the day counted
+/// (Lago) → 18/31 of the plan + 200.00 usage − 200.00 invoiced early = 18.00.
+async fn terminated_after_a_threshold_owes_the_prorated_plan(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let (_, sub) = b12_setup(&api, "included").await;
+    advance(&api, "2022-12-06T09:00:00Z").await;
+    send_units(&api, "e1", "2022-12-06T08:00:00Z", "1000000").await;
+    let early = advance(&api, "2022-12-06T18:00:00Z").await;
+    assert_eq!(
+        dated_totals(&early),
+        [("2022-12-06".into(), "200.00".into())]
+    );
+    assert_eq!(
+        advance(&api, "2022-12-18T09:00:00Z").await,
+        Vec::<Value>::new()
+    );
+    operate(&api, &sub, json!({"operation": "disconnect"})).await;
+    let last = advance(&api, "2022-12-19T12:00:00Z").await;
+    assert_eq!(dated_totals(&last), [("2022-12-19".into(), "18.00".into())]);
+    let amounts: Vec<String> = lines(&last[0]).into_iter().map(|l| l.4).collect();
+    assert_eq!(amounts, ["18.00", "200.00", "-200.00"]);
     api.cleanup().await;
 }

@@ -157,6 +157,26 @@ impl Tx {
             .await?))
     }
 
+    /// The progressive-billing lines of a usage item for the period starting `start`, on
+    /// invoices that are not void.
+    pub async fn progressive_lines(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        start: &str,
+    ) -> Result<Vec<InvoiceLineRow>> {
+        let sql = "SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+                   WHERE l.tenant_id = $1 AND l.item_id = $2 AND l.period_start = $3 \
+                   AND l.kind = 'progressive_usage' AND i.status <> 'void' \
+                   ORDER BY l.id";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(item)
+            .bind(start)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
     /// The latest invoice date of a finalized (or settled) invoice billing the subscription:
     /// operations may not be dated before it.
     pub async fn last_finalized_invoice_date(
