@@ -32,6 +32,7 @@ use crate::model::*;
 use crate::progressive;
 use crate::subscriptions::parse_date;
 use crate::timeline::{item_segments, opt_date, status_on, suspended_spans, RecurringPrice};
+use crate::usage_adjustments;
 use crate::App;
 
 fn internal(what: impl std::fmt::Display) -> AppError {
@@ -124,6 +125,8 @@ enum LineSource {
     Progressive,
     /// The credit, on the period's final invoice, for usage invoiced early.
     ProgressiveCredit,
+    /// The difference a billed usage period now rates at (late events, a void).
+    UsageAdjustment,
 }
 
 /// A one-time price billed once, on the invoice of the day the item starts (an
@@ -431,6 +434,34 @@ impl App {
                     let finals = outcome.proposals.clone();
                     outcomes.push((items.len(), outcome));
                     items.push((si, item.clone()));
+                    let rerate_from = opt_date(item.usage_reconcile_from.as_deref(), "reconcile")?;
+                    let billed = opt_date(item.billed_through.as_deref(), "billed_through")?;
+                    if let (Some(from), Some(billed_through)) = (rerate_from, billed) {
+                        let r = usage_adjustments::Rerate {
+                            item: &item,
+                            rows: &rows,
+                            service_end: end,
+                            anchor,
+                            from,
+                            billed_through,
+                        };
+                        let lines = usage_adjustments::usage_adjustments(
+                            tx,
+                            &terms,
+                            &r,
+                            today,
+                            items.len(),
+                        )
+                        .await?;
+                        for (mut p, price_id) in lines {
+                            p.key = items.len();
+                            p.price = prices.load(tx, tenant, &price_id).await?;
+                            sources.insert(items.len(), LineSource::UsageAdjustment);
+                            proposals.push(p);
+                            items.push((si, item.clone()));
+                        }
+                        tx.clear_usage_reconcile(tenant, &item.id).await?;
+                    }
                     for line in &finals {
                         let credit =
                             progressive::progressive_credit(tx, &item, line, items.len()).await?;
@@ -603,6 +634,11 @@ impl App {
                         "progressive_credit",
                         None,
                         format!("{} (usage invoiced early)", product.name),
+                    ),
+                    (LineKind::Charge, Some(LineSource::UsageAdjustment)) => (
+                        "usage_adjustment",
+                        None,
+                        format!("{} (usage re-rated)", product.name),
                     ),
                     (LineKind::Charge, Some(LineSource::OneTime)) => (
                         "one_time",

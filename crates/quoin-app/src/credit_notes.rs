@@ -320,6 +320,17 @@ impl App {
         if !tx.void_invoice(tenant, invoice_id, &inv.status).await? {
             return Err(internal("invoice changed while locked"));
         }
+        // Its usage counts as unbilled again: the next billing re-rates those periods.
+        for line in tx.invoice_lines(tenant, invoice_id).await? {
+            let usage = matches!(
+                line.kind.as_str(),
+                "usage" | "usage_adjustment" | "progressive_usage" | "progressive_credit"
+            );
+            if let (true, Some(item)) = (usage, &line.item_id) {
+                tx.mark_usage_reconcile(tenant, item, &line.period_start, true)
+                    .await?;
+            }
+        }
         let mut view = crate::billing::invoice_view(
             &tx.get_invoice(tenant, invoice_id)
                 .await?

@@ -29,6 +29,7 @@ mod tenancy;
 mod test_clock;
 mod timeline;
 pub mod usage;
+mod usage_adjustments;
 mod validate;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use quoin_core::billing::{BillingTerms, LineKind, Proposal};
 use quoin_core::calendar::{proration_factor, BillingPeriod, Cycle, Period, ProrationConvention};
 use quoin_core::money::{Currency, Money};
-use quoin_store::rows::{ItemSegmentRow, PriceRow, SubscriptionItemRow};
+use quoin_store::rows::{InvoiceLineRow, ItemSegmentRow, PriceRow, SubscriptionItemRow};
 use quoin_store::Tx;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -146,6 +146,19 @@ pub(crate) async fn rate_usage(
     Ok((quantity, amount))
 }
 
+/// The item's progressive-billing lines for the period starting `start`.
+async fn progressive_lines(
+    tx: &mut Tx,
+    item: &SubscriptionItemRow,
+    start: Date,
+) -> AppResult<Vec<InvoiceLineRow>> {
+    let mut lines = tx
+        .usage_lines_of_period(&item.tenant_id, &item.id, &start.to_string())
+        .await?;
+    lines.retain(|l| l.kind == "progressive_usage");
+    Ok(lines)
+}
+
 /// The open usage period of the item on `today`, if the item is in service.
 fn open_period(
     terms: &BillingTerms,
@@ -189,9 +202,7 @@ pub(crate) async fn progressive_line(
     .map_err(internal)?;
     let (quantity, exact) = rate_usage(tx, u.item, u.price, so_far).await?;
     let amount = Money::from_decimal(exact, terms.currency).map_err(internal)?;
-    let earlier = tx
-        .progressive_lines(&u.item.tenant_id, &u.item.id, &open.start.to_string())
-        .await?;
+    let earlier = progressive_lines(tx, u.item, open.start).await?;
     let invoiced: i64 = earlier.iter().map(|l| l.amount_minor).sum();
     if thresholds.level(amount.to_decimal()) <= earlier.len() {
         return Ok(None);
@@ -223,13 +234,7 @@ pub(crate) async fn progressive_credit(
     usage_line: &Proposal,
     key: usize,
 ) -> AppResult<Option<Proposal>> {
-    let earlier = tx
-        .progressive_lines(
-            &item.tenant_id,
-            &item.id,
-            &usage_line.service.start.to_string(),
-        )
-        .await?;
+    let earlier = progressive_lines(tx, item, usage_line.service.start).await?;
     let invoiced: i64 = earlier.iter().map(|l| l.amount_minor).sum();
     if invoiced == 0 {
         return Ok(None);

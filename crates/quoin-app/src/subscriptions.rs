@@ -354,6 +354,7 @@ impl App {
             position: 0,
             billed_through: None,
             created_at_us: now,
+            usage_reconcile_from: None,
         };
         tx.insert_subscription_item(&item).await?;
         tx.insert_item_segment(&ItemSegmentRow {
@@ -378,6 +379,7 @@ impl App {
                     .map_err(|e| AppError::Internal(e.to_string()))?,
                 billed_through: None,
                 created_at_us: now,
+                usage_reconcile_from: None,
             };
             tx.insert_subscription_item(&more).await?;
             tx.insert_item_segment(&ItemSegmentRow {

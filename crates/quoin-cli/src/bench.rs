@@ -237,6 +237,7 @@ pub async fn generate(app: &App, n: usize) -> anyhow::Result<Generated> {
                     position: 0,
                     billed_through: None,
                     created_at_us: now,
+                    usage_reconcile_from: None,
                 });
                 segs.push(ItemSegmentRow {
                     tenant_id: tenant_id.clone(),

@@ -178,6 +178,7 @@ async fn bench_tenant(app: &App) -> anyhow::Result<Principal> {
         position: 1,
         billed_through: None,
         created_at_us: 0,
+        usage_reconcile_from: None,
     })
     .await?;
     tx.insert_item_segment(&ItemSegmentRow {

@@ -17,7 +17,8 @@ on_both_stores!(
     ended_terms_renew_roll_or_end,
     disconnect_day_counts_when_the_account_says_so,
     usage_reaching_a_threshold_is_invoiced_early,
-    terminated_after_a_threshold_owes_the_prorated_plan
+    terminated_after_a_threshold_owes_the_prorated_plan,
+    late_usage_and_voided_usage_are_re_rated
 );
 
 async fn clock(api: &TestApi, at: &str) {
@@ -674,6 +675,14 @@ async fn disconnect_day_counts_when_the_account_says_so(db: TestStore) {
 /// B12 (Lago progressive billing): 31.00 a month in arrears plus 0.0002 per unit of a
 /// sum metric, threshold 200.00, from 2022-12-01.
 async fn b12_setup(api: &TestApi, termination_day: &str) -> (String, String) {
+    metered_setup(api, termination_day, json!({"thresholds": ["200.00"]})).await
+}
+
+async fn metered_setup(
+    api: &TestApi,
+    termination_day: &str,
+    progressive: Value,
+) -> (String, String) {
     clock(api, "2022-12-01T06:00:00Z").await;
     let doc = json!({
         "metrics": [{"code": "units", "name": "Units", "aggregation": "sum", "field": "quantity"}],
@@ -698,13 +707,10 @@ async fn b12_setup(api: &TestApi, termination_day: &str) -> (String, String) {
         api,
         json!({"account_id": acc, "price_id": price("metered-plan"), "start_date": "2022-12-01",
                "items": [{"price_id": price("metered-units"), "usage_key": "METER-1"}],
-               "progressive_billing": {"thresholds": ["200.00"]}}),
+               "progressive_billing": progressive}),
     )
     .await;
-    assert_eq!(
-        sub["progressive_billing"],
-        json!({"thresholds": ["200.00"]})
-    );
+    assert_eq!(sub["progressive_billing"], progressive);
     (acc, sub["id"].as_str().unwrap().to_string())
 }
 
@@ -799,5 +805,68 @@ async fn terminated_after_a_threshold_owes_the_prorated_plan(db: TestStore) {
     assert_eq!(dated_totals(&last), [("2022-12-19".into(), "18.00".into())]);
     let amounts: Vec<String> = lines(&last[0]).into_iter().map(|l| l.4).collect();
     assert_eq!(amounts, ["18.00", "200.00", "-200.00"]);
+    api.cleanup().await;
+}
+
+/// Late events for a billed period, and a voided invoice that billed usage, are re-rated
+/// on the next invoice as the difference from what the period's other lines billed.
+async fn late_usage_and_voided_usage_are_re_rated(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    metered_setup(&api, "excluded", Value::Null).await;
+    advance(&api, "2022-12-05T09:00:00Z").await;
+    send_units(&api, "e1", "2022-12-05T08:00:00Z", "1000").await;
+    let december = advance(&api, "2023-01-01T12:00:00Z").await;
+    assert_eq!(
+        dated_totals(&december),
+        [("2023-01-01".into(), "31.20".into())]
+    );
+
+    // 500,000 units on Dec 20 arrive after December is invoiced: 100.00 more.
+    send_units(&api, "late", "2022-12-20T08:00:00Z", "500000").await;
+    let late = advance(&api, "2023-01-02T12:00:00Z").await;
+    assert_eq!(
+        dated_totals(&late),
+        [("2023-01-02".into(), "100.00".into())]
+    );
+    assert_eq!(
+        lines(&late[0]),
+        [line(
+            "usage_adjustment",
+            "Metered (usage re-rated)",
+            "2022-12-01",
+            "2023-01-01",
+            "100.00"
+        )]
+    );
+    assert_eq!(late[0]["lines"][0]["quantity"], json!("501000"));
+    // Nothing more to adjust.
+    assert_eq!(
+        advance(&api, "2023-01-06T12:00:00Z").await,
+        Vec::<Value>::new()
+    );
+
+    // Voiding the January 1 invoice returns its usage (0.20) to unbilled.
+    let inv = december[0]["id"].as_str().unwrap();
+    api.post_ok(
+        &format!("/v1/invoices/{inv}/void"),
+        json!({"reason": "wrong address"}),
+        200,
+    )
+    .await;
+    let again = advance(&api, "2023-01-07T12:00:00Z").await;
+    let usage: Vec<_> = lines(&again[0])
+        .into_iter()
+        .filter(|l| l.0 == "usage_adjustment")
+        .collect();
+    assert_eq!(
+        usage,
+        [line(
+            "usage_adjustment",
+            "Metered (usage re-rated)",
+            "2022-12-01",
+            "2023-01-01",
+            "0.20"
+        )]
+    );
     api.cleanup().await;
 }

@@ -112,6 +112,7 @@ async fn add_item(
         position: pos,
         billed_through: None,
         created_at_us: 0,
+        usage_reconcile_from: None,
     })
     .await
     .unwrap();

@@ -148,7 +148,8 @@ async fn usage_is_billed_in_arrears_with_the_plan(db: TestStore) {
     assert_eq!(inv["total"], json!("25.63"));
     assert_eq!(plan["status"], json!("active"));
 
-    // A late event for March is kept but March is not billed again.
+    // A late event for March is re-rated on the next invoice: 15.75 GB now, 5.75 above
+    // the free 10 → 8.63, of which 5.63 was billed.
     api.post_ok(
         "/v1/events",
         json!({"events": [ev("late", "SIM-42", "2024-03-30T10:00:00Z", "2")]}),
@@ -162,6 +163,21 @@ async fn usage_is_billed_in_arrears_with_the_plan(db: TestStore) {
             200,
         )
         .await;
-    assert_eq!(got["invoices"], json!([]));
+    let adjustment = &got["invoices"][0]["lines"][0];
+    assert_eq!(
+        (
+            adjustment["kind"].clone(),
+            adjustment["period_start"].clone(),
+            adjustment["quantity"].clone(),
+            adjustment["amount"].clone()
+        ),
+        (
+            json!("usage_adjustment"),
+            json!("2024-03-01"),
+            json!("15.75"),
+            json!("3.00")
+        )
+    );
+    assert_eq!(got["invoices"].as_array().unwrap().len(), 1);
     api.cleanup().await;
 }

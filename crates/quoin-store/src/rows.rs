@@ -154,6 +154,8 @@ pub struct SubscriptionItemRow {
     pub position: i64,
     pub billed_through: Option<String>,
     pub created_at_us: i64,
+    /// Earliest billed usage period to re-rate (late events, a voided invoice).
+    pub usage_reconcile_from: Option<String>,
 }
 
 /// What an item is priced at from `start_date` to `end_date` (exclusive; open when None).

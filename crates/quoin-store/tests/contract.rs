@@ -347,6 +347,7 @@ async fn billing_fixture(store: &Store) {
         position: 0,
         billed_through: None,
         created_at_us: 1,
+        usage_reconcile_from: None,
     })
     .await
     .unwrap();

@@ -155,6 +155,9 @@ pub(crate) async fn apply(
                 tx.upsert_usage_rollup(&merged.to_row(tenant, &item, &metric, group, &day))
                     .await?;
             }
+            // Events for days already invoiced: the next billing re-rates from there.
+            tx.mark_usage_reconcile(tenant, &item, &lo.to_string(), false)
+                .await?;
         }
         for (group, day, value) in &delta.uniques {
             tx.insert_usage_unique(tenant, &item, &metric, group, &day.to_string(), value)

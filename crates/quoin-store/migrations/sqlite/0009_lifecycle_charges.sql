@@ -5,8 +5,12 @@
 -- 'included' (Lago): the disconnect day is the last day billed.
 ALTER TABLE accounts ADD COLUMN termination_day TEXT NOT NULL DEFAULT 'excluded';
 
--- Usage amount in the current period that triggers an invoice before the period ends.
+-- Progressive billing thresholds (JSON: ascending amounts and an optional recurring step).
 ALTER TABLE subscriptions ADD COLUMN progressive_threshold TEXT;
+
+-- Earliest billed usage period to re-rate: set when late events arrive for billed days or
+-- an invoice with the item's usage is voided; the next billing adjusts the difference.
+ALTER TABLE subscription_items ADD COLUMN usage_reconcile_from TEXT;
 
 CREATE TABLE subscription_charges (
     id              TEXT PRIMARY KEY,

@@ -157,9 +157,9 @@ impl Tx {
             .await?))
     }
 
-    /// The progressive-billing lines of a usage item for the period starting `start`, on
-    /// invoices that are not void.
-    pub async fn progressive_lines(
+    /// The usage lines (final, adjustments, progressive and their credits) of an item for
+    /// the period starting `start`, on invoices that are not void.
+    pub async fn usage_lines_of_period(
         &mut self,
         tenant: &str,
         item: &str,
@@ -167,7 +167,8 @@ impl Tx {
     ) -> Result<Vec<InvoiceLineRow>> {
         let sql = "SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
                    WHERE l.tenant_id = $1 AND l.item_id = $2 AND l.period_start = $3 \
-                   AND l.kind = 'progressive_usage' AND i.status <> 'void' \
+                   AND l.kind IN ('usage', 'usage_adjustment', 'progressive_usage', \
+                   'progressive_credit') AND i.status <> 'void' \
                    ORDER BY l.id";
         Ok(on_tx!(self, |c| sqlx::query_as(sql)
             .bind(tenant)

@@ -679,7 +679,8 @@ impl Tx {
                 usage_key,
                 position,
                 billed_through,
-                created_at_us
+                created_at_us,
+                usage_reconcile_from
             ]
         );
         Ok(())

@@ -216,7 +216,8 @@ impl Tx {
                 usage_key,
                 position,
                 billed_through,
-                created_at_us
+                created_at_us,
+                usage_reconcile_from
             ]
         ));
         Ok(())
@@ -247,6 +248,40 @@ impl Tx {
             .bind(key)
             .fetch_optional(&mut *c)
             .await?))
+    }
+
+    /// Asks the next billing to re-rate the item's usage from `day` when that day is
+    /// already billed (late events) or `always` (a voided invoice billed it).
+    pub async fn mark_usage_reconcile(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        day: &str,
+        always: bool,
+    ) -> Result<()> {
+        let sql = "UPDATE subscription_items SET usage_reconcile_from = $3 \
+                   WHERE tenant_id = $1 AND id = $2 \
+                   AND ($4 OR (billed_through IS NOT NULL AND billed_through > $3)) \
+                   AND (usage_reconcile_from IS NULL OR usage_reconcile_from > $3)";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(item)
+            .bind(day)
+            .bind(always)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    pub async fn clear_usage_reconcile(&mut self, tenant: &str, item: &str) -> Result<()> {
+        let sql = "UPDATE subscription_items SET usage_reconcile_from = NULL \
+                   WHERE tenant_id = $1 AND id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(item)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
     }
 
     pub async fn set_item_billed_through(
