@@ -320,15 +320,22 @@ impl App {
         if !tx.void_invoice(tenant, invoice_id, &inv.status).await? {
             return Err(internal("invoice changed while locked"));
         }
-        // Its usage counts as unbilled again: the next billing re-rates those periods.
+        // What it billed counts as unbilled again: the next billing charges the service
+        // periods (reconciliation) and re-rates the usage periods.
         for line in tx.invoice_lines(tenant, invoice_id).await? {
-            let usage = matches!(
-                line.kind.as_str(),
-                "usage" | "usage_adjustment" | "progressive_usage" | "progressive_credit"
-            );
-            if let (true, Some(item)) = (usage, &line.item_id) {
-                tx.mark_usage_reconcile(tenant, item, &line.period_start, true)
-                    .await?;
+            match (line.kind.as_str(), &line.item_id, &line.subscription_id) {
+                (
+                    "usage" | "usage_adjustment" | "progressive_usage" | "progressive_credit",
+                    Some(item),
+                    _,
+                ) => {
+                    tx.mark_usage_reconcile(tenant, item, &line.period_start, true)
+                        .await?;
+                }
+                ("recurring" | "repair", _, Some(sub)) => {
+                    tx.mark_reconcile(tenant, sub, &line.period_start).await?;
+                }
+                _ => {}
             }
         }
         let mut view = crate::billing::invoice_view(

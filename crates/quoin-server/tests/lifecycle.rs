@@ -853,20 +853,20 @@ async fn late_usage_and_voided_usage_are_re_rated(db: TestStore) {
         200,
     )
     .await;
+    // The voided plan fee is charged again by reconciliation, the usage re-rated.
     let again = advance(&api, "2023-01-07T12:00:00Z").await;
-    let usage: Vec<_> = lines(&again[0])
-        .into_iter()
-        .filter(|l| l.0 == "usage_adjustment")
-        .collect();
     assert_eq!(
-        usage,
-        [line(
-            "usage_adjustment",
-            "Metered (usage re-rated)",
-            "2022-12-01",
-            "2023-01-01",
-            "0.20"
-        )]
+        lines(&again[0]),
+        [
+            line("recurring", "Metered", "2022-12-01", "2023-01-01", "31.00"),
+            line(
+                "usage_adjustment",
+                "Metered (usage re-rated)",
+                "2022-12-01",
+                "2023-01-01",
+                "0.20"
+            )
+        ]
     );
     api.cleanup().await;
 }

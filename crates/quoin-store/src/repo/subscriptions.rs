@@ -273,6 +273,21 @@ impl Tx {
         Ok(())
     }
 
+    /// Makes the subscription's next billing reconcile from `day` (what is billed from
+    /// then on is compared with what the timeline wants).
+    pub async fn mark_reconcile(&mut self, tenant: &str, sub: &str, day: &str) -> Result<()> {
+        let sql = "UPDATE subscriptions SET reconcile_from = $3 \
+                   WHERE tenant_id = $1 AND id = $2 \
+                   AND (reconcile_from IS NULL OR reconcile_from > $3)";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(sub)
+            .bind(day)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
     pub async fn clear_usage_reconcile(&mut self, tenant: &str, item: &str) -> Result<()> {
         let sql = "UPDATE subscription_items SET usage_reconcile_from = NULL \
                    WHERE tenant_id = $1 AND id = $2";
