@@ -364,7 +364,7 @@ impl App {
                 products.insert(sub.product_id.clone(), p);
             }
             let versions = tx.subscription_versions(tenant, &sub.id).await?;
-            self.sync_status(tx, sub, &versions, today, now_us).await?;
+            let status = self.sync_status(tx, sub, &versions, today, now_us).await?;
             let suspended = suspended_spans(&versions)?;
             let segments = tx.subscription_segments(tenant, &sub.id).await?;
             let end = opt_date(sub.end_date.as_deref(), "end_date")?;
@@ -536,6 +536,8 @@ impl App {
             if reconciling.is_some() {
                 let mut row = sub.clone();
                 row.reconcile_from = None;
+                // The status just synced, not the one read before.
+                row.status = status.to_string();
                 row.updated_at_us = now_us;
                 tx.update_subscription(&row).await?;
             }
@@ -859,10 +861,10 @@ impl App {
         versions: &[SubscriptionVersionRow],
         today: Date,
         now_us: i64,
-    ) -> AppResult<()> {
+    ) -> AppResult<&'static str> {
         let status = status_on(sub, versions, today)?;
         if sub.status == status {
-            return Ok(());
+            return Ok(status);
         }
         let mut row = sub.clone();
         row.status = status.to_string();
@@ -878,7 +880,8 @@ impl App {
             &view,
             now_us,
         )
-        .await
+        .await?;
+        Ok(status)
     }
 
     pub(crate) async fn finalize_in_tx(

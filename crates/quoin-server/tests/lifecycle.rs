@@ -18,7 +18,8 @@ on_both_stores!(
     disconnect_day_counts_when_the_account_says_so,
     usage_reaching_a_threshold_is_invoiced_early,
     terminated_after_a_threshold_owes_the_prorated_plan,
-    late_usage_and_voided_usage_are_re_rated
+    late_usage_and_voided_usage_are_re_rated,
+    status_follows_a_dated_suspension_on_its_day
 );
 
 async fn clock(api: &TestApi, at: &str) {
@@ -868,5 +869,44 @@ async fn late_usage_and_voided_usage_are_re_rated(db: TestStore) {
             )
         ]
     );
+    api.cleanup().await;
+}
+
+/// A suspension recorded ahead, effective inside the billed period: on its day billing
+/// credits the rest of the period and the stored status is `suspended` (the reconciling
+/// pass must not write back the status it read before syncing).
+async fn status_follows_a_dated_suspension_on_its_day(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    clock(&api, "2024-04-01T06:00:00Z").await;
+    let acc = account(&api, json!({})).await;
+    let plan = product(
+        &api,
+        json!({"code": "plan", "name": "Plan", "prices": [
+            {"currency": "USD", "amount": "30.00", "period": "month"}]}),
+    )
+    .await
+    .remove(0);
+    let sub = subscribe(
+        &api,
+        json!({"account_id": acc, "price_id": plan, "start_date": "2024-04-01"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    advance(&api, "2024-04-01T12:00:00Z").await;
+    operate(
+        &api,
+        &sub,
+        json!({"operation": "suspend", "effective_date": "2024-04-21"}),
+    )
+    .await;
+    let credit = advance(&api, "2024-04-21T12:00:00Z").await;
+    assert_eq!(
+        dated_totals(&credit),
+        [("2024-04-21".into(), "-10.00".into())]
+    );
+    let s = api.get(&format!("/v1/subscriptions/{sub}")).await.body;
+    assert_eq!(s["status"], json!("suspended"));
     api.cleanup().await;
 }
