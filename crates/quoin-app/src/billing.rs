@@ -323,7 +323,48 @@ pub(crate) fn account_today(account: &AccountRow, now: Timestamp) -> AppResult<D
     Ok(local_date(now, &tz))
 }
 
+/// How far ahead the upcoming invoice is looked for (an annual cycle and then some).
+const UPCOMING_HORIZON_DAYS: i64 = 400;
+
 impl App {
+    /// The next invoice the account's bill-to account will receive, as billing would draw it
+    /// now: recurring charges, one-off charges and usage of the open period *to date*
+    /// (rated from the events received so far). Billing runs in a transaction that is
+    /// rolled back, so nothing is stored and the answer is current on every read.
+    pub async fn upcoming_invoice(&self, p: &Principal, account_id: &str) -> AppResult<Invoice> {
+        p.require(Action::Read)?;
+        let tenant = p.tenant_id.as_str();
+        let mut tx = self.store.begin().await?;
+        let account = tx
+            .get_account(tenant, account_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("account", account_id))?;
+        let payer = lock_account(&mut tx, tenant, &account.bill_to_id).await?;
+        let now = self.tenant_now(&mut tx, tenant).await?;
+        let today = account_today(&payer, now)?;
+        let horizon = today
+            .checked_add(jiff::Span::new().days(UPCOMING_HORIZON_DAYS))
+            .map_err(internal)?;
+        let drafts = self
+            .bill_in_tx(&mut tx, &payer, horizon, false, to_us(now))
+            .await;
+        // Nothing of this may stay, whatever happened.
+        tx.rollback().await?;
+        let mut next = drafts?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Conflict {
+                code: "no_upcoming_invoice",
+                message: format!(
+                    "account `{}` has nothing to bill in the next {UPCOMING_HORIZON_DAYS} days",
+                    payer.id
+                ),
+            })?;
+        next.id = "upcoming".into();
+        next.status = "upcoming".into();
+        Ok(next)
+    }
+
     /// Creates every invoice of a bill-to account that is due on `today` and not yet billed,
     /// and the repair credits of operations dated inside billed periods. Safe to repeat:
     /// items advance `billed_through`, and reconciliation compares against what is billed,

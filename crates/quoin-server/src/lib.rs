@@ -61,6 +61,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/accounts/{id}/bill", post(billing::bill_account))
         .route("/v1/accounts/{id}/dunning", get(billing::account_dunning))
         .route(
+            "/v1/accounts/{id}/upcoming-invoice",
+            get(billing::upcoming_invoice),
+        )
+        .route(
             "/v1/dunning-policy",
             get(billing::get_dunning_policy).put(billing::put_dunning_policy),
         )

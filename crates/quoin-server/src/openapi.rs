@@ -27,6 +27,7 @@ use crate::routes::{accounts, billing, catalog, finishing, keys, runs, usage};
         billing::create_subscription, billing::list_subscriptions, billing::get_subscription,
         billing::operate_subscription, billing::subscription_history,
         billing::put_dunning_policy, billing::get_dunning_policy, billing::account_dunning,
+        billing::upcoming_invoice,
         billing::bill_account, billing::run_billing,
         billing::list_invoices, billing::get_invoice, billing::finalize_invoice,
         billing::invoice_pdf, billing::invoice_html,

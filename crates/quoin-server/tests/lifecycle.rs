@@ -19,6 +19,7 @@ on_both_stores!(
     usage_reaching_a_threshold_is_invoiced_early,
     terminated_after_a_threshold_owes_the_prorated_plan,
     late_usage_and_voided_usage_are_re_rated,
+    upcoming_invoice_shows_usage_to_date,
     status_follows_a_dated_suspension_on_its_day
 );
 
@@ -908,5 +909,52 @@ async fn status_follows_a_dated_suspension_on_its_day(db: TestStore) {
     );
     let s = api.get(&format!("/v1/subscriptions/{sub}")).await.body;
     assert_eq!(s["status"], json!("suspended"));
+    api.cleanup().await;
+}
+
+/// The upcoming invoice is computed on read: the plan in arrears and the usage received so
+/// far in the open period; nothing is stored.
+async fn upcoming_invoice_shows_usage_to_date(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let (acc, _) = metered_setup(&api, "excluded", Value::Null).await;
+    advance(&api, "2022-12-10T09:00:00Z").await;
+    send_units(&api, "e1", "2022-12-05T08:00:00Z", "250000").await;
+    let before = api.counts().await;
+    let path = format!("/v1/accounts/{acc}/upcoming-invoice");
+    let up = api.get(&path).await;
+    assert_eq!(up.status.as_u16(), 200, "{}", up.body);
+    assert_eq!(
+        (
+            up.body["id"].clone(),
+            up.body["status"].clone(),
+            up.body["invoice_date"].clone(),
+            up.body["total"].clone()
+        ),
+        (
+            json!("upcoming"),
+            json!("upcoming"),
+            json!("2023-01-01"),
+            json!("81.00")
+        )
+    );
+    assert_eq!(
+        lines(&up.body),
+        [
+            line("recurring", "Metered", "2022-12-01", "2023-01-01", "31.00"),
+            line(
+                "usage",
+                "Metered (usage)",
+                "2022-12-01",
+                "2023-01-01",
+                "50.00"
+            ),
+        ]
+    );
+    // Nothing was stored by reading it.
+    assert_eq!(api.counts().await, before);
+    send_units(&api, "e2", "2022-12-09T08:00:00Z", "100000").await;
+    assert_eq!(api.get(&path).await.body["total"], json!("101.00"));
+    let missing = api.get("/v1/accounts/acc_missing/upcoming-invoice").await;
+    assert_eq!(missing.status.as_u16(), 404);
     api.cleanup().await;
 }

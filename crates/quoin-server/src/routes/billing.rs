@@ -246,6 +246,18 @@ pub async fn get_dunning_policy(
     Ok(Json(s.app.get_dunning_policy(&p).await?))
 }
 
+#[utoipa::path(operation_id = "getUpcomingInvoice", get, path = "/v1/accounts/{id}/upcoming-invoice", tag = "invoices",
+    description = "The next invoice of the account's bill-to account as billing would draw it now, usage of the open period to date included; nothing is stored (`id` and `status` are `upcoming`).",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Invoice), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn upcoming_invoice(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invoice>> {
+    Ok(Json(s.app.upcoming_invoice(&p, &id).await?))
+}
+
 #[utoipa::path(operation_id = "getAccountDunning", get, path = "/v1/accounts/{id}/dunning", tag = "dunning",
     params(("id" = String, Path)),
     responses((status = 200, body = DunningStatus), (status = 404, body = ErrorBody)))]
