@@ -138,6 +138,8 @@ pub struct Refund {
     pub refunded_on: Date,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// The gateway's id of the refund, when the payment was taken through a gateway.
+    pub gateway_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -93,6 +93,16 @@ pub(crate) fn payment_view(
     })
 }
 
+impl App {
+    /// The configured gateway of that name (the test gateway outside production).
+    fn gateway_named(&self, name: &str) -> Option<&'static dyn PaymentGateway> {
+        match (name, self.mode) {
+            ("test", Mode::Development) => Some(&TEST_GATEWAY),
+            _ => None,
+        }
+    }
+}
+
 fn refund_view(r: &RefundRow) -> AppResult<Refund> {
     Ok(Refund {
         id: r.id.clone(),
@@ -103,6 +113,7 @@ fn refund_view(r: &RefundRow) -> AppResult<Refund> {
         reason: r.reason.clone(),
         refunded_on: parse_date(&r.refunded_on, "refunded_on")?,
         created_at: from_us(r.created_at_us),
+        gateway_reference: r.gateway_reference.clone(),
     })
 }
 
@@ -180,16 +191,13 @@ impl App {
         let amount = parse_amount("amount", &input.amount, currency)?;
         let gateway = match (&input.gateway, &input.payment_method) {
             (Some(name), Some(token)) => {
-                let gw: &'static dyn PaymentGateway = match (name.as_str(), self.mode) {
-                    ("test", Mode::Development) => &TEST_GATEWAY,
-                    _ => {
-                        return Err(invalid(
-                            "unknown_gateway",
-                            "gateway",
-                            format!("no payment gateway `{name}` is configured"),
-                        ))
-                    }
-                };
+                let gw = self.gateway_named(name).ok_or_else(|| {
+                    invalid(
+                        "unknown_gateway",
+                        "gateway",
+                        format!("no payment gateway `{name}` is configured"),
+                    )
+                })?;
                 let token = validate::text("payment_method", token, 200)?;
                 Some((gw, token))
             }
@@ -504,6 +512,39 @@ impl App {
         after
             .refund(&id, payment_id, today, amount)
             .map_err(|e| ledger_error(e, "amount"))?;
+        // A gateway payment is refunded through its gateway first; if the gateway refuses,
+        // nothing is recorded. (The test gateway is in-process; a remote one would be
+        // called between a validating and a recording transaction, as for charges.)
+        let gateway_reference = match (&payment.gateway, &payment.gateway_reference) {
+            (Some(name), Some(charge)) => {
+                let gw = self.gateway_named(name).ok_or_else(|| AppError::Conflict {
+                    code: "unknown_gateway",
+                    message: format!(
+                        "payment `{payment_id}` was taken through gateway `{name}`, which is not configured; refund it there and record the refund manually"
+                    ),
+                })?;
+                match gw.refund(charge, amount, &id).await {
+                    Ok(r) => Some(r.reference),
+                    Err(GatewayError::Transient(message)) => {
+                        return Err(AppError::Unavailable {
+                            code: "gateway_unavailable",
+                            message: format!(
+                                "the payment gateway failed; nothing was refunded: {message}"
+                            ),
+                        })
+                    }
+                    Err(GatewayError::Declined { code, message }) => {
+                        return Err(AppError::PaymentDeclined {
+                            code: "refund_declined",
+                            message: format!(
+                                "the gateway refused the refund ({code}): {message}; nothing was recorded"
+                            ),
+                        })
+                    }
+                }
+            }
+            _ => None,
+        };
         let row = RefundRow {
             id: id.clone(),
             tenant_id: tenant.to_string(),
@@ -514,6 +555,7 @@ impl App {
             reason,
             refunded_on: today.to_string(),
             created_at_us: now_us,
+            gateway_reference,
         };
         tx.insert_refund(&row).await?;
         let refunded = payment.refunded_minor + amount.minor();

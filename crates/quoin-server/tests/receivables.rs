@@ -608,7 +608,7 @@ async fn void_and_credit_notes(db: TestStore) {
 
 async fn test_gateway_charges_and_declines(db: TestStore) {
     let api = TestApi::new(db, Mode::Development).await;
-    let rows = with_invoices(&api, &["A"]).await;
+    let rows = with_invoices(&api, &["A", "B"]).await;
     let (a, inv) = &rows[0];
     let body = |token: &str| json!({"account_id": a, "amount": "100.00", "currency": "USD", "gateway": "test", "payment_method": token});
     // A decline is recorded as failed, allocates nothing, and answers 402.
@@ -645,6 +645,42 @@ async fn test_gateway_charges_and_declines(db: TestStore) {
     assert_eq!(p["gateway"], json!("test"));
     assert!(s(&p["gateway_reference"]).starts_with("ch_test_"));
     assert_eq!(settlement(&api, inv).await["payment_status"], json!("paid"));
+
+    // Refunding it goes back through the gateway, which answers with its reference.
+    let r = api
+        .post_ok(
+            &format!("/v1/payments/{}/refunds", s(&p["id"])),
+            json!({"amount": "30.00", "reason": "goodwill"}),
+            201,
+        )
+        .await;
+    assert!(s(&r["gateway_reference"]).starts_with("re_test_"), "{r}");
+    assert_eq!(r["amount"], json!("30.00"));
+    assert_eq!(balance(&api, a).await["balance"], json!("30.00"));
+
+    // A refund the gateway refuses records nothing.
+    let (b, _) = &rows[1];
+    let paid = api
+        .post_ok(
+            "/v1/payments",
+            json!({"account_id": b, "amount": "100.00", "currency": "USD", "gateway": "test", "payment_method": "tok_no_refunds"}),
+            201,
+        )
+        .await;
+    let before = api.counts().await;
+    let r = api
+        .post(
+            &format!("/v1/payments/{}/refunds", s(&paid["id"])),
+            json!({"amount": "10.00"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["code"].as_str()),
+        (402, Some("refund_declined")),
+        "{}",
+        r.body
+    );
+    assert_eq!(api.counts().await, before);
     api.cleanup().await;
 }
 

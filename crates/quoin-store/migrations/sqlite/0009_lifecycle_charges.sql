@@ -32,3 +32,6 @@ CREATE TABLE subscription_charges (
 CREATE INDEX subscription_charges_unbilled ON subscription_charges(tenant_id, account_id)
     WHERE invoice_line_id IS NULL;
 CREATE INDEX subscription_charges_sub ON subscription_charges(tenant_id, subscription_id);
+
+-- A refund of a gateway payment is sent back through the gateway; its reference there.
+ALTER TABLE refunds ADD COLUMN gateway_reference TEXT;

@@ -62,6 +62,8 @@ pub struct RefundRow {
     pub reason: Option<String>,
     pub refunded_on: String,
     pub created_at_us: i64,
+    /// The gateway's id of the refund, for payments taken through a gateway.
+    pub gateway_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -186,7 +188,8 @@ impl Tx {
                 amount_minor,
                 reason,
                 refunded_on,
-                created_at_us
+                created_at_us,
+                gateway_reference
             ]
         ));
         Ok(())
