@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use routes::{accounts, billing, catalog, finishing, keys, runs, system, usage};
+use routes::{accounts, analytics, billing, catalog, finishing, keys, runs, system, usage};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -89,6 +89,9 @@ pub fn router(app: App) -> Router {
             "/v1/accounts/{id}/wallets",
             post(finishing::create_wallet).get(finishing::list_wallets),
         )
+        .route("/v1/fx-rates", get(analytics::list_fx_rates))
+        .route("/v1/fx-rates/{currency}", put(analytics::put_fx_rate))
+        .route("/v1/analytics/mrr", get(analytics::mrr))
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route(
             "/v1/products/{id}",

@@ -123,6 +123,31 @@ pub struct Step {
     /// Account alias → every invoice of the account, oldest first (`GET /v1/invoices`).
     #[serde(default)]
     pub account_invoices: Option<BTreeMap<String, Vec<ExpectedInvoice>>>,
+    /// `GET /v1/analytics/mrr` on a date.
+    #[serde(default)]
+    pub mrr: Option<ExpectedMrr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedMrr {
+    pub date: Date,
+    /// Reporting currency to ask for (default: the API's choice); always compared.
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub mrr: String,
+    pub arr: String,
+    /// Subscription alias → its figures; when given, exactly these subscriptions count.
+    #[serde(default)]
+    pub subscriptions: Option<BTreeMap<String, ExpectedSubscriptionMrr>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedSubscriptionMrr {
+    pub mrr: String,
+    #[serde(default)]
+    pub arr: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -376,6 +376,9 @@ async fn run_step(api: &TestApi, names: &mut Names, step: &Step) -> Result<(), S
             }
         }
     }
+    if let Some(want) = &step.mrr {
+        check_mrr(api, names, want).await?;
+    }
     if let Some(per_account) = &step.account_invoices {
         for (alias, want) in per_account {
             let path = format!("/v1/invoices?account_id={}&limit=200", names.id(alias)?);
@@ -443,6 +446,53 @@ fn check_invoices(
         if let Some(alias) = &w.alias {
             names.bind(alias, str_of(&got[k]["id"]));
         }
+    }
+    Ok(())
+}
+
+async fn check_mrr(
+    api: &TestApi,
+    names: &Names,
+    want: &super::format::ExpectedMrr,
+) -> Result<(), String> {
+    let mut path = format!("/v1/analytics/mrr?date={}", want.date);
+    if let Some(c) = &want.currency {
+        path.push_str(&format!("&currency={c}"));
+    }
+    let got = ok(api, "GET", &path, None).await?;
+    let mut expected = json!({"mrr": want.mrr, "arr": want.arr});
+    let mut actual = json!({"mrr": got["mrr"], "arr": got["arr"]});
+    if let Some(c) = &want.currency {
+        expected["currency"] = json!(c);
+        actual["currency"] = got["currency"].clone();
+    }
+    if let Some(subs) = &want.subscriptions {
+        let mut e = serde_json::Map::new();
+        for (alias, s) in subs {
+            let mut v = json!({"mrr": s.mrr});
+            if let Some(a) = &s.arr {
+                v["arr"] = json!(a);
+            }
+            e.insert(alias.clone(), v);
+        }
+        let mut a = serde_json::Map::new();
+        for s in got["subscriptions"].as_array().into_iter().flatten() {
+            let id = str_of(&s["subscription_id"]);
+            let alias = names.aliases.get(id).cloned().unwrap_or_else(|| id.into());
+            let mut v = json!({"mrr": s["mrr"]});
+            if subs.get(&alias).is_some_and(|x| x.arr.is_some()) {
+                v["arr"] = s["arr"].clone();
+            }
+            a.insert(alias, v);
+        }
+        expected["subscriptions"] = Value::Object(e);
+        actual["subscriptions"] = Value::Object(a);
+    }
+    if expected != actual {
+        return Err(format!(
+            "GET {path}: MRR differs\n{}",
+            compare::diff(&expected, &actual)
+        ));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod billing;
 pub mod catalog;
 mod dunning;
 pub mod finishing;
+mod fx;
 pub mod ledger;
 pub mod outbox;
 pub mod runs;
@@ -81,6 +82,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "refunds",
     "ledger_entries",
     "invoice_settlements",
+    "fx_rates",
 ];
 
 impl crate::Tx {
