@@ -34,6 +34,9 @@ pub struct Scenario {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    /// `PUT /v1/metrics/{code}` bodies (billable metrics), stored first.
+    #[serde(default)]
+    pub metrics: Vec<Value>,
     /// `PUT /v1/terms/{code}` bodies (contract term templates), stored before the products.
     #[serde(default)]
     pub terms: Vec<Value>,

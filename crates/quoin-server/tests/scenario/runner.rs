@@ -81,6 +81,12 @@ pub async fn run(api: &TestApi, sc: &Scenario) -> Result<(), String> {
     )
     .await
     .map_err(|e| at("clock", e))?;
+    for m in &sc.catalog.metrics {
+        let path = format!("/v1/metrics/{}", str_of(&m["code"]));
+        ok(api, "PUT", &path, Some(m.clone()))
+            .await
+            .map_err(|e| at("catalog metrics", e))?;
+    }
     for t in &sc.catalog.terms {
         let path = format!("/v1/terms/{}", str_of(&t["code"]));
         ok(api, "PUT", &path, Some(t.clone()))
