@@ -3,6 +3,8 @@
 //! The server and the CLI both call these; neither touches the store directly.
 
 mod accounts;
+mod analytics;
+mod analytics_model;
 pub mod auth;
 mod billing;
 pub mod catalog;

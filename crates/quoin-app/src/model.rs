@@ -704,6 +704,7 @@ impl ListParams {
     }
 }
 
+pub use crate::analytics_model::*;
 pub use crate::finishing_model::*;
 pub use crate::usage::model::*;
 

@@ -7,6 +7,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod tmf620;
+pub mod tmf678;
 
 use std::sync::OnceLock;
 
@@ -18,7 +19,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use routes::{accounts, billing, catalog, finishing, keys, runs, system, usage};
+use routes::{accounts, analytics, billing, catalog, finishing, keys, runs, system, usage};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -93,6 +94,9 @@ pub fn router(app: App) -> Router {
             "/v1/accounts/{id}/wallets",
             post(finishing::create_wallet).get(finishing::list_wallets),
         )
+        .route("/v1/fx-rates", get(analytics::list_fx_rates))
+        .route("/v1/fx-rates/{currency}", put(analytics::put_fx_rate))
+        .route("/v1/analytics/mrr", get(analytics::mrr))
         .route("/v1/products", post(catalog::create).get(catalog::list))
         .route(
             "/v1/products/{id}",
@@ -190,6 +194,7 @@ pub fn router(app: App) -> Router {
         )
         // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
         .merge(tmf620::routes())
+        .merge(tmf678::routes())
         .merge(routes::payments::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.
         .layer(CatchPanicLayer::custom(middleware::panic_response))

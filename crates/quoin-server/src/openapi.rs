@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, billing, catalog, finishing, keys, runs, usage};
+use crate::routes::{accounts, analytics, billing, catalog, finishing, keys, runs, usage};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,7 @@ use crate::routes::{accounts, billing, catalog, finishing, keys, runs, usage};
         finishing::create_wallet, finishing::list_wallets,
         runs::start, runs::list, runs::get, runs::resume,
         runs::create_schedule, runs::list_schedules, runs::get_schedule, runs::delete_schedule,
+        analytics::put_fx_rate, analytics::list_fx_rates, analytics::mrr,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
@@ -56,6 +57,7 @@ use crate::routes::{accounts, billing, catalog, finishing, keys, runs, usage};
         (name = "taxes", description = "Tax rates, product tax categories, account tax profiles, regulatory fees"),
         (name = "coupons", description = "Coupons and their redemptions by accounts"),
         (name = "wallets", description = "Prepaid credit wallets"),
+        (name = "analytics", description = "Exchange rates into the reporting currency; MRR and ARR"),
     )
 )]
 pub struct ApiDoc;

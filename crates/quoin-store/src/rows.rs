@@ -334,6 +334,17 @@ pub struct RollupRow {
     pub wsum_value: String,
 }
 
+/// A tenant's exchange rate from `currency` into its reporting currency.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FxRateRow {
+    pub tenant_id: String,
+    pub currency: String,
+    pub reporting_currency: String,
+    /// Units of `currency` per one unit of `reporting_currency`, decimal text.
+    pub rate: String,
+    pub updated_at_us: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DunningPolicyRow {
     pub tenant_id: String,

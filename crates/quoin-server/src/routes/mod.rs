@@ -1,6 +1,7 @@
 //! Handlers, one module per resource. Each is a thin shell: extract, call the app, answer.
 
 pub mod accounts;
+pub mod analytics;
 pub mod billing;
 pub mod catalog;
 pub mod finishing;

@@ -114,7 +114,7 @@ pub fn period_out(code: &str) -> Option<(&'static str, u32)> {
 
 /// A decimal string as a JSON number (TMF `Money.value` is a number): "1200.00" → 1200,
 /// "49.90" → 49.9.
-fn number(decimal: &str) -> Option<Value> {
+pub(crate) fn number(decimal: &str) -> Option<Value> {
     let d = decimal.trim();
     let d = if d.contains('.') {
         d.trim_end_matches('0').trim_end_matches('.')

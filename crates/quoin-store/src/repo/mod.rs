@@ -6,6 +6,7 @@ pub mod catalog;
 mod charges;
 mod dunning;
 pub mod finishing;
+mod fx;
 pub mod ledger;
 pub mod outbox;
 pub mod runs;
@@ -82,6 +83,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "refunds",
     "ledger_entries",
     "invoice_settlements",
+    "fx_rates",
 ];
 
 impl crate::Tx {
