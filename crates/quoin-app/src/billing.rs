@@ -121,6 +121,9 @@ struct UsageItem<'a> {
     handle: usize,
 }
 
+/// Line `detail` JSON of usage charges that carry one (voice), by (item handle, service start).
+type UsageDetails = HashMap<(usize, Date), String>;
+
 /// Prices an account's billing has seen, by handle (the core's `price` index).
 #[derive(Default)]
 struct PriceBook {
@@ -268,6 +271,7 @@ impl App {
         let mut outcomes: Vec<(usize, ItemBilling)> = Vec::new();
         // Item handles billed from usage (their lines are `usage`, not `recurring`).
         let mut usage_handles: Vec<usize> = Vec::new();
+        let mut usage_details = UsageDetails::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
                 let p = tx
@@ -318,6 +322,7 @@ impl App {
                         },
                         today,
                         &mut prices,
+                        &mut usage_details,
                     )
                     .await?
                 {
@@ -439,7 +444,9 @@ impl App {
                     repairs_line_id: repairs,
                     discount_minor: 0,
                     tax_minor: 0,
-                    detail: "{}".into(),
+                    detail: usage_details
+                        .remove(&(l.key, l.service.start))
+                        .unwrap_or_else(|| "{}".into()),
                 };
                 lines.push(row);
                 refs.push(finishing::LineRef {
@@ -506,6 +513,7 @@ impl App {
         u: UsageItem<'_>,
         today: Date,
         prices: &mut PriceBook,
+        details: &mut UsageDetails,
     ) -> AppResult<Option<ItemBilling>> {
         let tenant = u.item.tenant_id.as_str();
         let mut through = opt_date(u.item.billed_through.as_deref(), "billed_through")?;
@@ -545,31 +553,56 @@ impl App {
                     break;
                 }
                 let service = Period::new(p.service.start, end).map_err(internal)?;
-                let groups = crate::usage::usage_for_period(
+                // Voice prices rate each call of the period (usage/voice.rs) instead.
+                let voice = crate::usage::voice::bill_period(
                     tx,
                     tenant,
+                    &spec,
                     &u.item.id,
                     &metric,
-                    service.start,
-                    service.end,
+                    (service.start, service.end),
+                    terms.currency,
                 )
                 .await?;
-                let mut quantity = rust_decimal::Decimal::ZERO;
-                let mut amount = rust_decimal::Decimal::ZERO;
-                for g in &groups {
-                    let q: rust_decimal::Decimal = g.quantity.parse().map_err(internal)?;
-                    quantity += q;
-                    amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
-                        code: "billing_failed",
-                        field: None,
-                        message: format!("rating item `{}`: {e}", u.item.id),
-                    })?;
-                }
-                through = Some(service.end);
-                if quantity.is_zero() && amount.is_zero() {
-                    continue;
-                }
-                let money = Money::from_decimal(amount, terms.currency).map_err(internal)?;
+                let (quantity, money) = match voice {
+                    Some(v) => {
+                        through = Some(service.end);
+                        if v.calls == 0 {
+                            continue;
+                        }
+                        details.insert((u.handle, service.start), v.detail.to_string());
+                        (v.quantity, v.amount)
+                    }
+                    None => {
+                        let groups = crate::usage::usage_for_period(
+                            tx,
+                            tenant,
+                            &u.item.id,
+                            &metric,
+                            service.start,
+                            service.end,
+                        )
+                        .await?;
+                        let mut quantity = rust_decimal::Decimal::ZERO;
+                        let mut amount = rust_decimal::Decimal::ZERO;
+                        for g in &groups {
+                            let q: rust_decimal::Decimal = g.quantity.parse().map_err(internal)?;
+                            quantity += q;
+                            amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
+                                code: "billing_failed",
+                                field: None,
+                                message: format!("rating item `{}`: {e}", u.item.id),
+                            })?;
+                        }
+                        through = Some(service.end);
+                        if quantity.is_zero() && amount.is_zero() {
+                            continue;
+                        }
+                        let money =
+                            Money::from_decimal(amount, terms.currency).map_err(internal)?;
+                        (quantity, money)
+                    }
+                };
                 proposals.push(Proposal {
                     key: u.handle,
                     kind: LineKind::Charge,

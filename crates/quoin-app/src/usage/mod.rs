@@ -11,6 +11,8 @@ mod ingest;
 pub mod model;
 mod query;
 mod rollup;
+pub(crate) mod voice;
+pub mod voice_model;
 
 use std::collections::HashMap;
 use std::sync::Arc;

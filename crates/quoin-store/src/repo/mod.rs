@@ -7,6 +7,7 @@ mod dunning;
 pub mod finishing;
 pub mod ledger;
 pub mod outbox;
+pub mod rating_plans;
 pub mod runs;
 pub mod subscriptions;
 mod tenancy;
@@ -69,6 +70,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "account_tax_profiles",
     "coupon_redemptions",
     "wallets",
+    "voice_rating_plans",
     "outbox",
     "usage_events",
     "usage_suspense",
