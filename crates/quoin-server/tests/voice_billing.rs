@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 on_both_stores!(
     voice_calls_are_rated_call_by_call,
-    bad_rating_plans_change_nothing
+    bad_rating_plans_change_nothing,
+    usage_csv_lists_every_billed_event
 );
 
 /// Peak Mon–Fri 08:00–19:00, off-peak the other weekday hours, weekend all day.
@@ -55,13 +56,17 @@ pub async fn voice_customer(api: &TestApi) -> String {
     .await;
     api.post_ok("/v1/rating-plans", plan(), 201).await;
     let doc = json!({
-        "metrics": [{"code": "calls", "name": "Calls", "aggregation": "count"}],
+        "metrics": [{"code": "calls", "name": "Calls", "aggregation": "count"},
+                    {"code": "data_mb", "name": "Data", "aggregation": "sum", "field": "quantity"}],
         "products": [{"code": "voice", "name": "Voice", "status": "active", "prices": [
             {"code": "voice-calls", "type": "usage", "currency": "EUR", "metric": "calls", "period": "month",
-             "model": {"type": "voice", "rating_plan": "voice-eur"}}]}]});
+             "model": {"type": "voice", "rating_plan": "voice-eur"}}]},
+            {"code": "data", "name": "Data", "status": "active", "prices": [
+            {"code": "data-mb", "type": "usage", "currency": "EUR", "metric": "data_mb", "period": "month",
+             "amount": "0.01"}]}]});
     let r = api.post("/v1/catalog/import", doc).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let price = api.get("/v1/products").await.body["data"][0]["prices"][0]["id"].clone();
+    let price = price_id(api, "voice").await;
     let acc = api
         .post_ok(
             "/v1/accounts",
@@ -82,7 +87,17 @@ pub async fn voice_customer(api: &TestApi) -> String {
     acc
 }
 
-/// The five calls, charges as in quoin-core's `rating_voice` table (London = UTC in November).
+pub async fn price_id(api: &TestApi, product: &str) -> Value {
+    let products = api.get("/v1/products").await.body["data"].clone();
+    let found = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == json!(product));
+    found.unwrap()["prices"][0]["id"].clone()
+}
+
+/// The six calls, charges as in quoin-core's `rating_voice` table (London = UTC in November).
 pub fn november_calls() -> Value {
     json!({"events": [
         // uk, peak, 61 s → 120 s × 0.10/min = 0.20
@@ -207,5 +222,95 @@ async fn bad_rating_plans_change_nothing(db: TestStore) {
         "{}",
         r.body
     );
+    api.cleanup().await;
+}
+
+async fn usage_csv_lists_every_billed_event(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let acc = voice_customer(&api).await;
+    let data = price_id(&api, "data").await;
+    api.post_ok(
+        "/v1/subscriptions",
+        json!({"account_id": acc, "price_id": data, "start_date": "2026-11-01", "usage_key": "DATA-1"}),
+        201,
+    )
+    .await;
+    api.post_ok(
+        "/v1/test-clock/advance",
+        json!({"to": "2026-11-29T12:00:00Z"}),
+        200,
+    )
+    .await;
+    api.post_ok("/v1/events", november_calls(), 200).await;
+    let mb = |id: &str, at: &str, q: &str| json!({"id": id, "item_key": "DATA-1", "metric": "data_mb", "timestamp": at, "quantity": q});
+    api.post_ok(
+        "/v1/events",
+        json!({"events": [mb("d1", "2026-11-02T08:00:00Z", "150.5"), mb("d,2", "2026-11-20T23:30:00Z", "49.5")]}),
+        200,
+    )
+    .await;
+    let got = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2026-12-01T12:00:00Z"}),
+            200,
+        )
+        .await;
+    let inv = &got["invoices"][0];
+    // 200 MB × 0.01 = 2.00 next to the calls' 1.23.
+    assert_eq!(inv["total"], json!("3.23"), "{inv}");
+    let line = |product_kind: &str| {
+        let lines = inv["lines"].as_array().unwrap();
+        let l = lines
+            .iter()
+            .find(|l| l["description"].as_str().unwrap().starts_with(product_kind));
+        l.unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let (voice, data) = (line("Voice"), line("Data"));
+    let r = api
+        .get(&format!(
+            "/v1/invoices/{}/usage.csv",
+            inv["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    let mut expected = String::from(
+        "line_id,event_id,metric,timestamp,quantity,destination,rated_as,band,duration_seconds,billed_seconds,charge\n",
+    );
+    let voice_rows = [
+        "c5,calls,2026-11-23T07:59:59Z,,447700900123,uk-mobile,offpeak,100,102,0.39",
+        "c1,calls,2026-11-23T10:00:00Z,,442071234567,uk,peak,61,120,0.20",
+        "c2,calls,2026-11-23T10:00:00Z,,447700900123,uk-mobile,peak,31,36,0.23",
+        "c4,calls,2026-11-23T10:00:00Z,,+12125551234,us,peak,7,7,0.10",
+        "c6,calls,2026-11-24T09:00:00Z,,442071234567,uk,peak,0,0,0.00",
+        "c3,calls,2026-11-28T12:00:00Z,,447700900123,uk-mobile,weekend,100,102,0.31",
+    ];
+    let data_rows = [
+        "d1,data_mb,2026-11-02T08:00:00Z,150.5,,,,,,",
+        "\"d,2\",data_mb,2026-11-20T23:30:00Z,49.5,,,,,,",
+    ];
+    // Rows follow the invoice's line order.
+    let lines: Vec<&str> = inv["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    for id in lines {
+        let rows: &[&str] = if id == voice {
+            &voice_rows
+        } else {
+            assert_eq!(id, data);
+            &data_rows
+        };
+        for row in rows {
+            expected.push_str(&format!("{id},{row}\n"));
+        }
+    }
+    assert_eq!(r.body, json!(expected));
+
+    let other = api.get("/v1/invoices/inv_nope/usage.csv").await;
+    assert_eq!(other.status, 404);
     api.cleanup().await;
 }

@@ -7,6 +7,7 @@
 //! multi-row statements whose `(tenant, event id)` key is the dedup record, then fold only
 //! the newly stored events into the rollups — all in the caller's one transaction.
 
+mod detail_csv;
 mod ingest;
 pub mod model;
 mod query;

@@ -124,6 +124,23 @@ pub(crate) async fn rated_calls(
     plan: &VoicePlan,
     period: &PeriodCalls<'_>,
 ) -> AppResult<Vec<(UsageEventRow, RatedCall)>> {
+    period_events(tx, tenant, period)
+        .await?
+        .into_iter()
+        .map(|event| {
+            let rated = rate_event(plan, &event, period.tz)?;
+            Ok((event, rated))
+        })
+        .collect()
+}
+
+/// The item's events of the metric whose start falls on the period's local dates, in
+/// (timestamp, id) order: the same events the day rollups of the period count.
+pub(crate) async fn period_events(
+    tx: &mut Tx,
+    tenant: &str,
+    period: &PeriodCalls<'_>,
+) -> AppResult<Vec<UsageEventRow>> {
     let micros = |d: Date| -> AppResult<i64> {
         Ok(d.to_zoned(period.tz.clone())
             .map_err(internal)?
@@ -131,9 +148,9 @@ pub(crate) async fn rated_calls(
             .as_microsecond())
     };
     let (from_us, to_us) = (micros(period.start)?, micros(period.end)?);
-    let mut out: Vec<(UsageEventRow, RatedCall)> = Vec::new();
+    let mut out: Vec<UsageEventRow> = Vec::new();
     loop {
-        let after = out.last().map(|(e, _)| (e.ts_us, e.event_id.clone()));
+        let after = out.last().map(|e| (e.ts_us, e.event_id.clone()));
         let filter = UsageEventFilter {
             subscription_id: None,
             item_id: Some(period.item_id),
@@ -144,10 +161,7 @@ pub(crate) async fn rated_calls(
         };
         let page = tx.search_usage_events(tenant, &filter, PAGE).await?;
         let full = page.len() as i64 == PAGE;
-        for event in page {
-            let rated = rate_event(plan, &event, period.tz)?;
-            out.push((event, rated));
-        }
+        out.extend(page);
         if !full {
             return Ok(out);
         }

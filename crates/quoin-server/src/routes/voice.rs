@@ -2,7 +2,8 @@
 //! router and OpenAPI fragment, merged into the application and the document.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quoin_app::model::{RatingPlan, RatingPlanInput, RatingPlanList};
@@ -19,11 +20,12 @@ pub fn routes() -> Router<AppState> {
             post(create_rating_plan).get(list_rating_plans),
         )
         .route("/v1/rating-plans/{code}", get(get_rating_plan))
+        .route("/v1/invoices/{id}/usage.csv", get(invoice_usage_csv))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_rating_plan, list_rating_plans, get_rating_plan),
+    paths(create_rating_plan, list_rating_plans, get_rating_plan, invoice_usage_csv),
     tags((name = "rating-plans", description = "Voice rating plans: destinations by prefix, time bands, increments, per-minute rates")),
 )]
 pub struct VoiceDoc;
@@ -59,4 +61,17 @@ pub async fn get_rating_plan(
     Path(code): Path<String>,
 ) -> ApiResult<Json<RatingPlan>> {
     Ok(Json(s.app.get_rating_plan(&p, &code).await?))
+}
+
+#[utoipa::path(operation_id = "getInvoiceUsageCsv", get, path = "/v1/invoices/{id}/usage.csv", tag = "invoices",
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/csv", description = "One row per usage event billed on the invoice: line_id, event_id, metric, timestamp, quantity, then for rated calls destination (dialled), rated_as, band, duration_seconds, billed_seconds, charge"),
+        (status = 404, body = ErrorBody)))]
+pub async fn invoice_usage_csv(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let csv = s.app.invoice_usage_csv(&p, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv))
 }
