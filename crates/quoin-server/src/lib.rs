@@ -7,6 +7,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod tmf620;
+pub mod tmf635;
 
 use std::sync::OnceLock;
 
@@ -186,6 +187,7 @@ pub fn router(app: App) -> Router {
         )
         // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
         .merge(tmf620::routes())
+        .merge(tmf635::routes())
         .merge(routes::payments::routes())
         .merge(routes::voice::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.

@@ -136,7 +136,7 @@ fn props_of(r: &UsageEventRow) -> Vec<(String, String)> {
         .collect()
 }
 
-fn view(r: UsageEventRow) -> UsageEventView {
+pub(super) fn view(r: UsageEventRow) -> UsageEventView {
     let properties = r
         .properties
         .as_deref()

@@ -10,10 +10,10 @@
 //! These routes follow the TMF specification, not Quoin's, so they stay out of the OpenAPI
 //! document; their errors are TMF `Error` bodies `{code, reason, message, status, @type}`.
 
-mod error;
+pub(crate) mod error;
 mod handlers;
 mod input;
-mod list;
+pub(crate) mod list;
 mod mapping;
 
 use axum::routing::get;
