@@ -11,9 +11,18 @@
 //!   filter on `usageType`, `usageDate.gte` and `usageDate.lt`; `X-Result-Count` is set,
 //!   `X-Total-Count` is not (counting every event would be a scan).
 //!
+//! - `POST /usage` creates a usage event through the same ingestion path as
+//!   `POST /v1/events`: `usageType` is the metric, `usageDate` the timestamp, and among the
+//!   `usageCharacteristic`s `eventId` is the event id (the exactly-once key; a fresh id
+//!   when absent), `itemKey` the item's usage key, `quantity` the quantity and every other
+//!   one a property; without `itemKey` the first `ratedProductUsage.productRef.id` names the
+//!   subscription. A rejected event is a 422 with the ingestion reason as code, an id
+//!   already stored a 409.
+//!
 //! Like TMF620, these routes follow the TMF spec and stay out of Quoin's OpenAPI document;
 //! errors are TMF `Error` bodies.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
@@ -21,18 +30,18 @@ use axum::routing::get;
 use axum::Router;
 use quoin_app::usage::{UsageRecord, UsageRecordFilter, UsageState};
 use quoin_app::AppError;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::extract::Caller;
 use crate::tmf620::error::{TmfError, TmfResult};
-use crate::tmf620::list::{json_response, select, ListQuery};
+use crate::tmf620::list::{created, json_response, select, ListQuery};
 use crate::AppState;
 
 pub const BASE: &str = "/tmf-api/usageManagement/v4";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(&format!("{BASE}/usage"), get(list_usage))
+        .route(&format!("{BASE}/usage"), get(list_usage).post(create_usage))
         .route(&format!("{BASE}/usage/{{id}}"), get(get_usage))
 }
 
@@ -71,7 +80,7 @@ async fn list_usage(State(s): State<AppState>, Caller(p): Caller, uri: Uri) -> T
     let records = s.app.usage_records(&p, &filter, q.offset, q.limit).await?;
     let page: Vec<Value> = records
         .iter()
-        .map(|r| select(usage(r), q.fields.as_deref()))
+        .map(|r| select(usage_of(r), q.fields.as_deref()))
         .collect();
     let mut res = json_response(StatusCode::OK, &Value::Array(page));
     res.headers_mut().insert(
@@ -94,12 +103,12 @@ async fn get_usage(
     let fields = ListQuery::fields_only(uri.query());
     Ok(json_response(
         StatusCode::OK,
-        &select(usage(&record), fields.as_deref()),
+        &select(usage_of(&record), fields.as_deref()),
     ))
 }
 
 /// The TMF635 `Usage` of a Quoin usage event.
-fn usage(r: &UsageRecord) -> Value {
+fn usage_of(r: &UsageRecord) -> Value {
     let e = &r.event;
     let mut characteristics = Vec::new();
     if let Some(q) = &e.quantity {
@@ -140,4 +149,91 @@ fn usage(r: &UsageRecord) -> Value {
         }]);
     }
     m
+}
+
+async fn create_usage(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    bytes: Bytes,
+) -> TmfResult<Response> {
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| TmfError::bad_request("malformed_json", None, e.to_string()))?;
+    let Value::Object(usage) = body else {
+        return Err(TmfError::bad_request(
+            "malformed_json",
+            None,
+            "the body must be a Usage object",
+        ));
+    };
+    let (id, event) = event_of(&usage)?;
+    let result = s.app.ingest_usage(&p, vec![event]).await?;
+    if let Some(rejected) = result.errors.first() {
+        let field = match rejected.reason.as_str() {
+            "unknown_metric" => "usageType",
+            "missing_timestamp" | "invalid_timestamp" | "timestamp_in_future" => "usageDate",
+            _ => "usageCharacteristic",
+        };
+        return Err(TmfError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &rejected.reason,
+            rejected.message.clone(),
+        )
+        .with_field(field));
+    }
+    if result.duplicates > 0 {
+        return Err(TmfError::new(
+            StatusCode::CONFLICT,
+            "duplicate_usage",
+            format!("usage `{id}` already exists"),
+        ));
+    }
+    Ok(created(&usage_of(&s.app.usage_record(&p, &id).await?)))
+}
+
+/// A `Usage_Create` as a `POST /v1/events` event, with its id.
+fn event_of(usage: &Map<String, Value>) -> TmfResult<(String, Value)> {
+    let mut event = Map::new();
+    let mut properties = Map::new();
+    let mut id = None;
+    if let Some(metric) = usage.get("usageType") {
+        event.insert("metric".into(), metric.clone());
+    }
+    if let Some(date) = usage.get("usageDate") {
+        event.insert("timestamp".into(), date.clone());
+    }
+    let characteristics = usage.get("usageCharacteristic").and_then(Value::as_array);
+    for (i, c) in characteristics.into_iter().flatten().enumerate() {
+        let (Some(name), Some(value)) = (c.get("name").and_then(Value::as_str), c.get("value"))
+        else {
+            return Err(TmfError::missing(
+                &format!("usageCharacteristic[{i}]"),
+                "a characteristic needs a name and a value",
+            ));
+        };
+        match name {
+            "eventId" => id = value.as_str().map(str::to_string),
+            "itemKey" => {
+                event.insert("item_key".into(), value.clone());
+            }
+            "quantity" => {
+                event.insert("quantity".into(), value.clone());
+            }
+            _ => {
+                properties.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+    if !event.contains_key("item_key") {
+        let product =
+            &usage.get("ratedProductUsage").unwrap_or(&Value::Null)[0]["productRef"]["id"];
+        if product.is_string() {
+            event.insert("subscription".into(), product.clone());
+        }
+    }
+    let id = id.unwrap_or_else(|| quoin_store::new_id("usg"));
+    event.insert("id".into(), Value::String(id.clone()));
+    if !properties.is_empty() {
+        event.insert("properties".into(), Value::Object(properties));
+    }
+    Ok((id, Value::Object(event)))
 }

@@ -1,6 +1,6 @@
 //! The TMF635 Usage facade on both stores: usage events listed and fetched as TMF `Usage`
 //! with their status (received / guided / billed), characteristics, related party and
-//! rated product usage; paging, filters and errors. Bodies are checked against the
+//! rated product usage; paging, filters, creation through ingestion and errors. Bodies are checked against the
 //! committed TMF635 definitions (attribute names, required attributes, the status enum).
 
 mod common;
@@ -10,7 +10,7 @@ use quoin_app::Mode;
 use quoin_store::testing::TestStore;
 use serde_json::{json, Value};
 
-on_both_stores!(usage_events_read_as_tmf635_usage);
+on_both_stores!(usage_events_read_and_created_as_tmf635_usage);
 
 const BASE: &str = "/tmf-api/usageManagement/v4";
 const SPEC: &str = include_str!("tmf/TMF635-UsageManagement-v4.0.0.swagger.json");
@@ -69,7 +69,7 @@ fn header(r: &common::Reply, name: &str) -> String {
     r.headers[name].to_str().unwrap().to_string()
 }
 
-async fn usage_events_read_as_tmf635_usage(db: TestStore) {
+async fn usage_events_read_and_created_as_tmf635_usage(db: TestStore) {
     let spec: Value = serde_json::from_str(SPEC).unwrap();
     let api = TestApi::new(db, Mode::Development).await;
     api.post_ok(
@@ -226,6 +226,61 @@ async fn usage_events_read_as_tmf635_usage(db: TestStore) {
         (bad.status.as_u16(), bad.body["field"].clone()),
         (400, json!("usageDate.gte"))
     );
+
+    // POST creates an event through ingestion; the same eventId again is a 409.
+    let create = json!({
+        "usageType": "data_gb", "usageDate": "2024-04-02T08:00:00Z",
+        "usageCharacteristic": [
+            {"name": "eventId", "value": "t1"}, {"name": "itemKey", "value": "SIM-1"},
+            {"name": "quantity", "value": "1.25"}, {"name": "cell", "value": "B2"}]});
+    let r = api.post(&format!("{BASE}/usage"), create.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(header(&r, "location"), format!("{BASE}/usage/t1"));
+    assert_usage(&spec, &r.body);
+    assert_eq!(
+        (&r.body["status"], &r.body["usageCharacteristic"]),
+        (
+            &json!("guided"),
+            &json!([{"name": "quantity", "valueType": "decimal", "value": "1.25"},
+                    {"name": "cell", "valueType": "string", "value": "B2"}])
+        )
+    );
+    let again = api.post(&format!("{BASE}/usage"), create).await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["code"].clone()),
+        (409, json!("duplicate_usage"))
+    );
+    // By subscription through ratedProductUsage, without an eventId.
+    let by_sub = api
+        .post(
+            &format!("{BASE}/usage"),
+            json!({"usageType": "data_gb", "usageDate": "2024-04-02T09:00:00Z",
+                   "usageCharacteristic": [{"name": "quantity", "value": "3"}],
+                   "ratedProductUsage": [{"productRef": {"id": sub}}]}),
+        )
+        .await;
+    assert_eq!(by_sub.status, 201, "{}", by_sub.body);
+    assert_eq!(
+        by_sub.body["ratedProductUsage"][0]["productRef"]["id"],
+        json!(sub)
+    );
+    let before = api.counts().await;
+    let bad = api
+        .post(
+            &format!("{BASE}/usage"),
+            json!({"usageType": "voice", "usageDate": "2024-04-02T09:00:00Z",
+                   "usageCharacteristic": [{"name": "itemKey", "value": "SIM-1"}]}),
+        )
+        .await;
+    assert_eq!(
+        (
+            bad.status.as_u16(),
+            bad.body["code"].clone(),
+            bad.body["field"].clone()
+        ),
+        (422, json!("unknown_metric"), json!("usageType"))
+    );
+    assert_eq!(api.counts().await, before);
 
     // Another tenant sees none of it.
     let other = api.other_tenant().await;
