@@ -198,6 +198,9 @@ struct UsageItem<'a> {
     handle: usize,
 }
 
+/// Line `detail` JSON of usage charges that carry one (voice), by (item handle, service start).
+type UsageDetails = HashMap<(usize, Date), String>;
+
 /// Prices an account's billing has seen, by handle (the core's `price` index).
 #[derive(Default)]
 struct PriceBook {
@@ -396,6 +399,7 @@ impl App {
         let mut outcomes: Vec<(usize, ItemBilling)> = Vec::new();
         // Item handles whose lines are not plain recurring charges.
         let mut sources: HashMap<usize, LineSource> = HashMap::new();
+        let mut usage_details = UsageDetails::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
                 let p = tx
@@ -467,6 +471,7 @@ impl App {
                         },
                         today,
                         &mut prices,
+                        &mut usage_details,
                     )
                     .await?
                 {
@@ -666,6 +671,10 @@ impl App {
                 let mut item_id = Some(item.id.clone());
                 let (kind, repairs, description) = match (l.kind, sources.get(&l.key)) {
                     (LineKind::Charge, Some(LineSource::Usage)) => {
+                        // Voice usage explains itself (calls by destination and band).
+                        if let Some(d) = usage_details.remove(&(l.key, l.service.start)) {
+                            detail = d;
+                        }
                         ("usage", None, format!("{} (usage)", product.name))
                     }
                     (LineKind::Charge, Some(LineSource::Progressive)) => (
@@ -807,6 +816,7 @@ impl App {
         u: UsageItem<'_>,
         today: Date,
         prices: &mut PriceBook,
+        details: &mut UsageDetails,
     ) -> AppResult<Option<ItemBilling>> {
         let tenant = u.item.tenant_id.as_str();
         let mut through = opt_date(u.item.billed_through.as_deref(), "billed_through")?;
@@ -821,14 +831,8 @@ impl App {
             any = true;
             let spec: crate::catalog::spec::PriceSpec =
                 serde_json::from_str(&price.definition).map_err(internal)?;
-            let (Some(metric), Some(rater)) = (
-                spec.metric.clone(),
-                crate::catalog::check::core_price(&spec),
-            ) else {
-                return Err(internal(format!(
-                    "usage price {} cannot be rated",
-                    price.id
-                )));
+            let Some(metric) = spec.metric.clone() else {
+                return Err(internal(format!("usage price {} has no metric", price.id)));
             };
             let period = BillingPeriod::parse(&price.period).map_err(internal)?;
             let seg_start = parse_date(&row.start_date, "segment start")?;
@@ -846,31 +850,39 @@ impl App {
                     break;
                 }
                 let service = Period::new(p.service.start, end).map_err(internal)?;
-                let groups = crate::usage::usage_for_period(
+                // Voice prices rate each call of the period (usage/voice.rs) instead.
+                let voice = crate::usage::voice::bill_period(
                     tx,
                     tenant,
+                    &spec,
                     &u.item.id,
                     &metric,
-                    service.start,
-                    service.end,
+                    (service.start, service.end),
+                    terms.currency,
                 )
                 .await?;
-                let mut quantity = rust_decimal::Decimal::ZERO;
-                let mut amount = rust_decimal::Decimal::ZERO;
-                for g in &groups {
-                    let q: rust_decimal::Decimal = g.quantity.parse().map_err(internal)?;
-                    quantity += q;
-                    amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
-                        code: "billing_failed",
-                        field: None,
-                        message: format!("rating item `{}`: {e}", u.item.id),
-                    })?;
-                }
-                through = Some(service.end);
-                if quantity.is_zero() && amount.is_zero() {
-                    continue;
-                }
-                let money = Money::from_decimal(amount, terms.currency).map_err(internal)?;
+                let (quantity, money) = match voice {
+                    Some(v) => {
+                        through = Some(service.end);
+                        if v.calls == 0 {
+                            continue;
+                        }
+                        details.insert((u.handle, service.start), v.detail.to_string());
+                        (v.quantity, v.amount)
+                    }
+                    None => {
+                        let (quantity, amount) =
+                            progressive::rate_usage(tx, u.item, &price, service, terms.currency)
+                                .await?;
+                        through = Some(service.end);
+                        if quantity.is_zero() && amount.is_zero() {
+                            continue;
+                        }
+                        let money =
+                            Money::from_decimal(amount, terms.currency).map_err(internal)?;
+                        (quantity, money)
+                    }
+                };
                 proposals.push(Proposal {
                     key: u.handle,
                     kind: LineKind::Charge,

@@ -30,7 +30,7 @@ use quoin_store::repo::finishing::{RedemptionRow, TaxProfileRow, WalletRow};
 use quoin_store::rows::{AccountRow, InvoiceLineRow, InvoiceRow, PriceRow};
 use quoin_store::Tx;
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::accounts::{load_account, lock_account};
 use crate::auth::{Action, Principal};
@@ -799,6 +799,13 @@ impl<'a> Finishing<'a> {
                     let row = &mut lines[*key];
                     row.discount_minor = fl.coupon_discount.minor();
                     row.tax_minor = fl.tax.amount.minor();
+                    // Keep what billing put there (the voice usage summary).
+                    let mut detail = detail.clone();
+                    if let Ok(Value::Object(before)) = serde_json::from_str(&row.detail) {
+                        if let Some(usage) = before.get("usage") {
+                            detail["usage"] = usage.clone();
+                        }
+                    }
                     row.detail = detail.to_string();
                     row_ids.push(row.id.clone());
                     continue;

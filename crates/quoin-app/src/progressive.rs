@@ -105,25 +105,34 @@ pub(crate) struct UsageItemPrice<'a> {
     pub anchor: Date,
 }
 
-/// The usage of `[start, end)` rated with the item's price: groups rated separately,
-/// summed, not rounded. Answers (quantity, amount).
+/// The usage of `[start, end)` rated with the item's price, not rounded: voice prices call
+/// by call, the others from the rollups with groups rated separately and summed. Answers
+/// (quantity, amount). The one rating path of billing, early invoices and re-rating.
 pub(crate) async fn rate_usage(
     tx: &mut Tx,
     item: &SubscriptionItemRow,
     price: &PriceRow,
     period: Period,
+    currency: Currency,
 ) -> AppResult<(Decimal, Decimal)> {
     let spec: crate::catalog::spec::PriceSpec =
         serde_json::from_str(&price.definition).map_err(internal)?;
-    let (Some(metric), Some(rater)) = (
-        spec.metric.clone(),
-        crate::catalog::check::core_price(&spec),
-    ) else {
-        return Err(internal(format!(
-            "usage price {} cannot be rated",
-            price.id
-        )));
-    };
+    let cannot = || internal(format!("usage price {} cannot be rated", price.id));
+    let metric = spec.metric.clone().ok_or_else(cannot)?;
+    let voice = crate::usage::voice::bill_period(
+        tx,
+        &item.tenant_id,
+        &spec,
+        &item.id,
+        &metric,
+        (period.start, period.end),
+        currency,
+    )
+    .await?;
+    if let Some(v) = voice {
+        return Ok((v.quantity, v.amount.to_decimal()));
+    }
+    let rater = crate::catalog::check::core_price(&spec).ok_or_else(cannot)?;
     let groups = crate::usage::usage_for_period(
         tx,
         &item.tenant_id,
@@ -200,7 +209,7 @@ pub(crate) async fn progressive_line(
         today.tomorrow().map_err(internal)?.min(open.end),
     )
     .map_err(internal)?;
-    let (quantity, exact) = rate_usage(tx, u.item, u.price, so_far).await?;
+    let (quantity, exact) = rate_usage(tx, u.item, u.price, so_far, terms.currency).await?;
     let amount = Money::from_decimal(exact, terms.currency).map_err(internal)?;
     let earlier = progressive_lines(tx, u.item, open.start).await?;
     let invoiced: i64 = earlier.iter().map(|l| l.amount_minor).sum();

@@ -68,7 +68,7 @@ pub(crate) async fn usage_adjustments(
                 break;
             }
             let service = Period::new(p.service.start, end).map_err(internal)?;
-            let (quantity, exact) = rate_usage(tx, r.item, &price, service).await?;
+            let (quantity, exact) = rate_usage(tx, r.item, &price, service, terms.currency).await?;
             let rated = Money::from_decimal(exact, terms.currency).map_err(internal)?;
             let billed: i64 = tx
                 .usage_lines_of_period(&r.item.tenant_id, &r.item.id, &service.start.to_string())

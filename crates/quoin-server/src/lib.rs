@@ -7,6 +7,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod tmf620;
+pub mod tmf635;
 pub mod tmf678;
 
 use std::sync::OnceLock;
@@ -195,7 +196,9 @@ pub fn router(app: App) -> Router {
         // TMF620 follows the TM Forum spec, not ours: routed here, not in the OpenAPI document.
         .merge(tmf620::routes())
         .merge(tmf678::routes())
+        .merge(tmf635::routes())
         .merge(routes::payments::routes())
+        .merge(routes::voice::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.

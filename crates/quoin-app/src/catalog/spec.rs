@@ -287,6 +287,11 @@ pub enum ModelSpec {
     StairStep {
         steps: Vec<StepSpec>,
     },
+    /// Usage prices only: each call (usage event) rated by a voice rating plan
+    /// (`POST /v1/rating-plans`) from its destination, start and duration.
+    Voice {
+        rating_plan: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

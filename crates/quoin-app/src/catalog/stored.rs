@@ -162,5 +162,11 @@ pub(super) async fn known(tx: &mut Tx, tenant: &str) -> AppResult<Known> {
             .map(|b| (b.code, b.currency))
             .collect(),
         products,
+        rating_plans: tx
+            .list_rating_plans(tenant)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.currency))
+            .collect(),
     })
 }

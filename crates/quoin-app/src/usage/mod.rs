@@ -7,10 +7,14 @@
 //! multi-row statements whose `(tenant, event id)` key is the dedup record, then fold only
 //! the newly stored events into the rollups — all in the caller's one transaction.
 
+mod detail_csv;
 mod ingest;
 pub mod model;
 mod query;
+mod records;
 mod rollup;
+pub(crate) mod voice;
+pub mod voice_model;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use crate::error::{AppError, AppResult};
 
 pub use ingest::{UsageEvent, MAX_BATCH};
 pub use query::{usage_by_scan, usage_for_period, EventSearch};
+pub use records::{UsageRecord, UsageRecordFilter, UsageState, MAX_WINDOW};
 
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())

@@ -45,7 +45,7 @@ pub async fn usage_for_period(
     rollup::period_quantity(tx, tenant, item_id, metric, &tz, start, end).await
 }
 
-async fn item_zone(tx: &mut Tx, tenant: &str, item_id: &str) -> AppResult<TimeZone> {
+pub(super) async fn item_zone(tx: &mut Tx, tenant: &str, item_id: &str) -> AppResult<TimeZone> {
     let sub_id: Option<String> = {
         // Items are few per subscription; find the item's subscription through its rows.
         let sql_item = tx.usage_item_subscription(tenant, item_id).await?;
@@ -136,7 +136,7 @@ fn props_of(r: &UsageEventRow) -> Vec<(String, String)> {
         .collect()
 }
 
-fn view(r: UsageEventRow) -> UsageEventView {
+pub(super) fn view(r: UsageEventRow) -> UsageEventView {
     let properties = r
         .properties
         .as_deref()

@@ -17,6 +17,7 @@ mod num;
 mod percentage;
 mod price;
 mod tiers;
+pub mod voice;
 
 pub use aggregation::{
     aggregate, Aggregation, AggregationError, Event, GroupValue, Metric, PropertyFilter, Window,

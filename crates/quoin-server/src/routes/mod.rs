@@ -10,6 +10,7 @@ pub mod payments;
 pub mod runs;
 pub mod system;
 pub mod usage;
+pub mod voice;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

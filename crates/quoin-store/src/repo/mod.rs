@@ -9,6 +9,7 @@ pub mod finishing;
 mod fx;
 pub mod ledger;
 pub mod outbox;
+pub mod rating_plans;
 pub mod runs;
 pub mod subscriptions;
 mod tenancy;
@@ -71,6 +72,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "account_tax_profiles",
     "coupon_redemptions",
     "wallets",
+    "voice_rating_plans",
     "outbox",
     "usage_events",
     "usage_suspense",

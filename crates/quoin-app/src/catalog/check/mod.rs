@@ -37,6 +37,8 @@ pub struct Known {
     pub price_books: HashMap<String, String>,
     /// code → kind
     pub products: HashMap<String, ProductKindCode>,
+    /// Voice rating plans: code → currency.
+    pub rating_plans: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -196,6 +198,7 @@ pub fn core_price(spec: &PriceSpec) -> Option<Price> {
         metrics: &metrics,
         terms: &terms,
         books: &books,
+        rating_plans: None,
     };
     price::check_price(&mut p, &refs, "price", "price", spec).map(|(_, core)| core)
 }
@@ -387,6 +390,7 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
         metrics: &metrics,
         terms: &terms,
         books: &books,
+        rating_plans: Some(&known.rating_plans),
     };
     let mut seen = HashSet::new();
     let mut prices = Vec::new();
@@ -419,6 +423,8 @@ struct Refs<'a> {
     metrics: &'a HashSet<String>,
     terms: &'a HashSet<String>,
     books: &'a HashMap<String, String>,
+    /// Voice rating plans (code → currency); None where the price was checked when stored.
+    rating_plans: Option<&'a HashMap<String, String>>,
 }
 
 fn check_product(

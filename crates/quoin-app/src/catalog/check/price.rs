@@ -231,6 +231,9 @@ pub(super) fn check_price(
             );
         }
     }
+    if let Some((ModelSpec::Voice { rating_plan }, _)) = &model {
+        check_voice(p, refs, at, pr, price_type, rating_plan);
+    }
     let phases = check_phases(p, at, &pr.phases);
     let minimum = pr
         .minimum
@@ -562,10 +565,56 @@ fn check_model(
                 PriceModel::StairStep { steps: core },
             ))
         }
+        // Voice prices are rated call by call at billing (`usage::voice`), never from an
+        // aggregated quantity: the zero per-unit model only stands in where a core price
+        // is asked for (the current-usage projection shows no amount for them).
+        ModelSpec::Voice { rating_plan } => {
+            let code = p.code(format!("{at}.rating_plan"), rating_plan);
+            Some((
+                ModelSpec::Voice { rating_plan: code },
+                PriceModel::PerUnit {
+                    unit_amount: Decimal::ZERO,
+                },
+            ))
+        }
     };
     if p.0.len() > before {
         None
     } else {
         out
+    }
+}
+
+/// A voice price is a usage price on an existing rating plan in the price's currency.
+fn check_voice(
+    p: &mut Problems,
+    refs: &Refs,
+    at: &str,
+    pr: &PriceSpec,
+    price_type: PriceTypeCode,
+    rating_plan: &str,
+) {
+    if price_type != PriceTypeCode::Usage {
+        p.push(
+            format!("{at}.model.type"),
+            "the voice model rates calls; use a usage price",
+        );
+    }
+    if !pr.phases.is_empty() {
+        p.push(format!("{at}.phases"), "voice prices have no phases");
+    }
+    match refs.rating_plans.map(|plans| plans.get(rating_plan)) {
+        Some(None) => p.push(
+            format!("{at}.model.rating_plan"),
+            format!("unknown rating plan `{rating_plan}`"),
+        ),
+        Some(Some(currency)) if currency != pr.currency.trim() => p.push(
+            format!("{at}.model.rating_plan"),
+            format!(
+                "currency mismatch: rating plan `{rating_plan}` is in {currency}, the price in {}",
+                pr.currency
+            ),
+        ),
+        _ => {}
     }
 }
