@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod demo;
+mod ingest_bench;
 mod payments;
 mod runs;
 mod usage;
@@ -129,8 +130,9 @@ enum PaymentsCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// Embedded exactly-once ingestion vs a plain batched INSERT of the same rows, in a
-    /// fresh tenant of the configured store (use a scratch --data-dir or --database-url).
+    /// Exactly-once ingestion in process and over HTTP on loopback, each next to a plain
+    /// batched INSERT of the same rows, in a fresh tenant of the configured store (use a
+    /// scratch --data-dir or --database-url).
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -140,6 +142,19 @@ enum BenchCmd {
         /// Batches per transaction (group commit).
         #[arg(long, default_value_t = 10)]
         group: usize,
+        /// Events sent over HTTP (0: skip the HTTP run).
+        #[arg(long, default_value_t = 200_000)]
+        http_events: usize,
+        /// Events per HTTP request.
+        #[arg(long, default_value_t = 1_000)]
+        http_batch: usize,
+        /// Concurrent keep-alive HTTP connections.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Only create the bench tenant (metric `calls`, item key `bench-item`) and print
+        /// its id and admin key.
+        #[arg(long)]
+        setup_only: bool,
     },
     /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
     InvoiceRun {
@@ -338,9 +353,22 @@ async fn main() -> anyhow::Result<()> {
             events,
             batch,
             group,
+            http_events,
+            http_batch,
+            clients,
+            setup_only,
         }) => {
             let app = open_app(&cfg).await?;
-            usage::bench(&app, events, batch.max(1), group.max(1)).await?;
+            let options = ingest_bench::BenchOptions {
+                events,
+                batch: batch.max(1),
+                group: group.max(1),
+                http_events,
+                http_batch: http_batch.max(1),
+                clients: clients.max(1),
+                setup_only,
+            };
+            ingest_bench::bench(&app, options).await?;
         }
         Command::Runs(cmd) => {
             let app = open_app(&cfg).await?;
