@@ -50,6 +50,10 @@ enum Command {
         /// Address to bind, e.g. 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<String>,
+        /// Also consume usage events from this NATS server (JetStream; subjects
+        /// `quoin.usage.<tenant id>`). Same as QUOIN_NATS_URL / `nats_url`.
+        #[arg(long)]
+        nats_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -280,6 +284,25 @@ async fn pick_tenant(app: &App, tenant: Option<String>) -> anyhow::Result<Princi
     Ok(app.operator(&id).await?)
 }
 
+#[cfg(feature = "nats")]
+async fn start_nats(app: &App, cfg: &Config, url: String) -> anyhow::Result<()> {
+    let nats = quoin_server::nats::NatsConfig {
+        subject_prefix: cfg.nats_subject_prefix.clone(),
+        stream: cfg.nats_stream.clone(),
+        consumer: cfg.nats_consumer.clone(),
+        ..quoin_server::nats::NatsConfig::new(url)
+    };
+    quoin_server::nats::start(app.clone(), nats).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "nats"))]
+async fn start_nats(_: &App, _: &Config, url: String) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "NATS consumer requested ({url}) but this quoin was built without the `nats` feature"
+    )
+}
+
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -299,10 +322,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Openapi => {
             print!("{}", quoin_server::openapi::document_json());
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, nats_url } => {
             init_tracing(&cfg.log);
             let listen = listen.unwrap_or_else(|| cfg.listen.clone());
             let app = open_app(&cfg).await?;
+            if let Some(url) = nats_url.or_else(|| cfg.nats_url.clone()) {
+                start_nats(&app, &cfg, url).await?;
+            }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| {
