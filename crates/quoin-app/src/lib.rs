@@ -57,11 +57,18 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     mode: Mode,
+    /// Group-commit writer of usage batches (shared by clones of this `App`).
+    usage_writer: usage::Writer,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, mode: Mode) -> Self {
-        Self { store, clock, mode }
+        Self {
+            store,
+            clock,
+            mode,
+            usage_writer: usage::Writer::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

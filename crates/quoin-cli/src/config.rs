@@ -21,6 +21,14 @@ pub struct Config {
     pub mode: String,
     /// Log filter, e.g. `info` or `quoin=debug,info`.
     pub log: String,
+    /// NATS server to consume usage events from (`quoin serve`); unset: no consumer.
+    pub nats_url: Option<String>,
+    /// Usage subjects are `<nats_subject_prefix>.<tenant id>`.
+    pub nats_subject_prefix: String,
+    /// JetStream stream over the usage subjects (created when missing).
+    pub nats_stream: String,
+    /// Durable consumer shared by every node (same name: the nodes split the messages).
+    pub nats_consumer: String,
 }
 
 impl Default for Config {
@@ -31,6 +39,10 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             mode: "development".into(),
             log: "info,sqlx=warn".into(),
+            nats_url: None,
+            nats_subject_prefix: "quoin.usage".into(),
+            nats_stream: "QUOIN_USAGE".into(),
+            nats_consumer: "quoin-usage".into(),
         }
     }
 }
@@ -55,6 +67,10 @@ impl Config {
                 "listen",
                 "mode",
                 "log",
+                "nats_url",
+                "nats_subject_prefix",
+                "nats_stream",
+                "nats_consumer",
             ]))
             .extract()
             .context("invalid configuration (check quoin.toml and QUOIN_* variables)")?;

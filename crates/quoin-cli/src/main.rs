@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod demo;
+mod ingest_bench;
 mod payments;
 mod runs;
 mod usage;
@@ -49,6 +50,10 @@ enum Command {
         /// Address to bind, e.g. 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<String>,
+        /// Also consume usage events from this NATS server (JetStream; subjects
+        /// `quoin.usage.<tenant id>`). Same as QUOIN_NATS_URL / `nats_url`.
+        #[arg(long)]
+        nats_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -129,8 +134,9 @@ enum PaymentsCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
-    /// Embedded exactly-once ingestion vs a plain batched INSERT of the same rows, in a
-    /// fresh tenant of the configured store (use a scratch --data-dir or --database-url).
+    /// Exactly-once ingestion in process and over HTTP on loopback, each next to a plain
+    /// batched INSERT of the same rows, in a fresh tenant of the configured store (use a
+    /// scratch --data-dir or --database-url).
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -140,6 +146,19 @@ enum BenchCmd {
         /// Batches per transaction (group commit).
         #[arg(long, default_value_t = 10)]
         group: usize,
+        /// Events sent over HTTP (0: skip the HTTP run).
+        #[arg(long, default_value_t = 200_000)]
+        http_events: usize,
+        /// Events per HTTP request.
+        #[arg(long, default_value_t = 1_000)]
+        http_batch: usize,
+        /// Concurrent keep-alive HTTP connections.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Only create the bench tenant (metric `calls`, item key `bench-item`) and print
+        /// its id and admin key.
+        #[arg(long)]
+        setup_only: bool,
     },
     /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
     InvoiceRun {
@@ -265,6 +284,25 @@ async fn pick_tenant(app: &App, tenant: Option<String>) -> anyhow::Result<Princi
     Ok(app.operator(&id).await?)
 }
 
+#[cfg(feature = "nats")]
+async fn start_nats(app: &App, cfg: &Config, url: String) -> anyhow::Result<()> {
+    let nats = quoin_server::nats::NatsConfig {
+        subject_prefix: cfg.nats_subject_prefix.clone(),
+        stream: cfg.nats_stream.clone(),
+        consumer: cfg.nats_consumer.clone(),
+        ..quoin_server::nats::NatsConfig::new(url)
+    };
+    quoin_server::nats::start(app.clone(), nats).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "nats"))]
+async fn start_nats(_: &App, _: &Config, url: String) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "NATS consumer requested ({url}) but this quoin was built without the `nats` feature"
+    )
+}
+
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -284,10 +322,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Openapi => {
             print!("{}", quoin_server::openapi::document_json());
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, nats_url } => {
             init_tracing(&cfg.log);
             let listen = listen.unwrap_or_else(|| cfg.listen.clone());
             let app = open_app(&cfg).await?;
+            if let Some(url) = nats_url.or_else(|| cfg.nats_url.clone()) {
+                start_nats(&app, &cfg, url).await?;
+            }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| {
@@ -338,9 +379,22 @@ async fn main() -> anyhow::Result<()> {
             events,
             batch,
             group,
+            http_events,
+            http_batch,
+            clients,
+            setup_only,
         }) => {
             let app = open_app(&cfg).await?;
-            usage::bench(&app, events, batch.max(1), group.max(1)).await?;
+            let options = ingest_bench::BenchOptions {
+                events,
+                batch: batch.max(1),
+                group: group.max(1),
+                http_events,
+                http_batch: http_batch.max(1),
+                clients: clients.max(1),
+                setup_only,
+            };
+            ingest_bench::bench(&app, options).await?;
         }
         Command::Runs(cmd) => {
             let app = open_app(&cfg).await?;

@@ -4,6 +4,8 @@
 pub mod error;
 pub mod extract;
 pub mod middleware;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod openapi;
 pub mod routes;
 pub mod tmf620;

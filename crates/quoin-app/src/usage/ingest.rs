@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -11,7 +12,7 @@ use quoin_store::rows::SuspenseRow;
 use quoin_store::Tx;
 use rust_decimal::Decimal;
 
-use super::rollup::{self, DayAcc, ItemMetricDelta};
+use super::rollup::{self, DayAcc, Deltas, ItemMetricDelta};
 use super::{load_metrics, MetricDef, Resolver};
 use crate::auth::{Action, Principal};
 use crate::catalog::spec::AggregationCode;
@@ -201,9 +202,17 @@ pub(crate) fn validate(
 }
 
 /// A batch number: the receive instant in µs shifted left 10 bits, plus random low bits,
-/// so concurrent batches never share one.
+/// so batches of different processes never share one; within a process numbers strictly
+/// increase (batches of one group transaction may share the instant).
 fn batch_no(now_us: i64) -> i64 {
-    (now_us << 10) | i64::from(rand::random::<u16>() & 0x3ff)
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let candidate = (now_us << 10) | i64::from(rand::random::<u16>() & 0x3ff);
+    let prev = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(candidate.max(last + 1))
+        })
+        .unwrap_or(candidate);
+    candidate.max(prev + 1)
 }
 
 fn props_json(props: &[(String, String)]) -> Option<String> {
@@ -219,7 +228,7 @@ fn props_json(props: &[(String, String)]) -> Option<String> {
 
 /// Folds one newly stored, matched event into the batch's rollup deltas.
 pub(crate) fn add_to_delta(
-    deltas: &mut BTreeMap<(String, String), ItemMetricDelta>,
+    deltas: &mut Deltas,
     item: &str,
     metric: &MetricDef,
     e_ts_us: i64,
@@ -230,21 +239,36 @@ pub(crate) fn add_to_delta(
     if !metric.keeps(props) {
         return Ok(());
     }
-    let group: Vec<Option<&str>> = metric
-        .spec
-        .group_by
-        .iter()
-        .map(|g| props.iter().find(|(k, _)| k == g).map(|(_, v)| v.as_str()))
-        .collect();
-    let group = rollup::group_key(&group);
+    let group = if metric.spec.group_by.is_empty() {
+        String::new()
+    } else {
+        let values: Vec<Option<&str>> = metric
+            .spec
+            .group_by
+            .iter()
+            .map(|g| props.iter().find(|(k, _)| k == g).map(|(_, v)| v.as_str()))
+            .collect();
+        rollup::group_key(&values)
+    };
     let value = metric
         .value_of(quantity, props)
         .ok()
         .flatten()
         .unwrap_or_default();
-    let delta = deltas
-        .entry((item.to_string(), metric.spec.code.clone()))
-        .or_default();
+    // Look up by &str first: an owned key is built once per (item, metric), not per event.
+    if !deltas.contains_key(item) {
+        deltas.insert(item.to_string(), BTreeMap::new());
+    }
+    let by_metric = deltas
+        .get_mut(item)
+        .ok_or_else(|| AppError::Internal("delta".into()))?;
+    let code = metric.spec.code.as_str();
+    if !by_metric.contains_key(code) {
+        by_metric.insert(code.to_string(), ItemMetricDelta::default());
+    }
+    let delta = by_metric
+        .get_mut(code)
+        .ok_or_else(|| AppError::Internal("delta".into()))?;
     if metric.spec.aggregation == AggregationCode::UniqueCount {
         let field = metric.spec.field.as_deref().unwrap_or_default();
         if let Some((_, v)) = props.iter().find(|(k, _)| k == field) {
@@ -252,16 +276,23 @@ pub(crate) fn add_to_delta(
         }
     }
     let acc = DayAcc::first(value, e_ts_us, day_end_us)?;
-    match delta.days.get_mut(&(group.clone(), day)) {
+    let days = match delta.days.get_mut(&group) {
+        Some(d) => d,
+        None => delta.days.entry(group).or_default(),
+    };
+    match days.get_mut(&day) {
         Some(existing) => existing.merge(&acc)?,
         None => {
-            delta.days.insert((group, day), acc);
+            days.insert(day, acc);
         }
     }
     Ok(())
 }
 
-/// Stores one validated batch in `tx`: dedup, matching, suspense and rollups.
+/// Stores one validated batch in `tx`: dedup, matching and suspense; the rollup additions
+/// of its newly stored events go to `deltas`, which the caller applies (once for all the
+/// batches of the transaction) with [`rollup::apply`] before committing.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn ingest_batch(
     tx: &mut Tx,
     tenant: &str,
@@ -270,6 +301,7 @@ pub(crate) async fn ingest_batch(
     resolver: &mut Resolver,
     events: &[UsageEvent],
     result: &mut IngestResult,
+    deltas: &mut Deltas,
 ) -> AppResult<()> {
     let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
     let mut fresh: Vec<usize> = Vec::with_capacity(events.len());
@@ -334,7 +366,6 @@ pub(crate) async fn ingest_batch(
         HashSet::new()
     };
     drop(rows);
-    let mut deltas = BTreeMap::new();
     for (k, &i) in fresh.iter().enumerate() {
         let e = &events[i];
         if !earlier.is_empty() && earlier.contains(&e.id) {
@@ -346,7 +377,7 @@ pub(crate) async fn ingest_batch(
             Ok(t) => {
                 let metric = &metrics[&e.metric];
                 add_to_delta(
-                    &mut deltas,
+                    deltas,
                     resolver.item_id(t),
                     metric,
                     e.timestamp.as_microsecond(),
@@ -371,7 +402,7 @@ pub(crate) async fn ingest_batch(
             }
         }
     }
-    rollup::apply(tx, tenant, deltas).await
+    Ok(())
 }
 
 impl App {
@@ -386,19 +417,12 @@ impl App {
         if events.len() > MAX_BATCH {
             return Err(too_large(events.len()));
         }
-        let mut tx = self.store.begin().await?;
-        let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
-        let metrics = load_metrics(&mut tx, &p.tenant_id).await?;
-        let mut result = IngestResult::default();
-        let mut valid = Vec::with_capacity(events.len());
-        for (i, v) in events.into_iter().enumerate() {
-            match validate_value(i, v, &metrics, now) {
-                Ok(e) => valid.push(e),
-                Err(r) => result.errors.push(r),
-            }
+        let (now, metrics) = self.ingest_context(&p.tenant_id).await?;
+        let mut v = Validated::with_capacity(events.len());
+        for (i, value) in events.into_iter().enumerate() {
+            v.push(i, validate_value(i, value, &metrics, now));
         }
-        self.finish_ingest(tx, &p.tenant_id, now, &metrics, &valid, result)
-            .await
+        self.write_validated(&p.tenant_id, now, v).await
     }
 
     /// Ingests newline-delimited JSON: a line that is not JSON is rejected on its own
@@ -413,22 +437,21 @@ impl App {
         if lines.len() > MAX_BATCH {
             return Err(too_large(lines.len()));
         }
-        let mut tx = self.store.begin().await?;
-        let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
-        let metrics = load_metrics(&mut tx, &p.tenant_id).await?;
-        let mut result = IngestResult::default();
-        let mut valid = Vec::with_capacity(lines.len());
+        let (now, metrics) = self.ingest_context(&p.tenant_id).await?;
+        let mut v = Validated::with_capacity(lines.len());
         for (i, line) in lines {
-            let parsed = serde_json::from_str::<serde_json::Value>(line)
-                .map_err(|e| reject(i, None, "malformed", e.to_string()))
-                .and_then(|v| validate_value(i, v, &metrics, now));
-            match parsed {
-                Ok(e) => valid.push(e),
-                Err(r) => result.errors.push(r),
-            }
+            let parsed = serde_json::from_str::<UsageEventInput>(line);
+            let checked = match parsed {
+                Ok(input) => validate(i, input, &metrics, now),
+                // Not an event object: say why, naming the id when the line has one.
+                Err(e) => match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(value) => validate_value(i, value, &metrics, now),
+                    Err(_) => Err(reject(i, None, "malformed", e.to_string())),
+                },
+            };
+            v.push(i, checked);
         }
-        self.finish_ingest(tx, &p.tenant_id, now, &metrics, &valid, result)
-            .await
+        self.write_validated(&p.tenant_id, now, v).await
     }
 
     /// Ingests already-typed inputs (the CLI import): validated like the API's.
@@ -441,19 +464,12 @@ impl App {
         if inputs.len() > MAX_BATCH {
             return Err(too_large(inputs.len()));
         }
-        let mut tx = self.store.begin().await?;
-        let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
-        let metrics = load_metrics(&mut tx, &p.tenant_id).await?;
-        let mut result = IngestResult::default();
-        let mut valid = Vec::with_capacity(inputs.len());
+        let (now, metrics) = self.ingest_context(&p.tenant_id).await?;
+        let mut v = Validated::with_capacity(inputs.len());
         for (i, input) in inputs.into_iter().enumerate() {
-            match validate(i, input, &metrics, now) {
-                Ok(e) => valid.push(e),
-                Err(r) => result.errors.push(r),
-            }
+            v.push(i, validate(i, input, &metrics, now));
         }
-        self.finish_ingest(tx, &p.tenant_id, now, &metrics, &valid, result)
-            .await
+        self.write_validated(&p.tenant_id, now, v).await
     }
 
     /// The embedded path: many already-validated batches in one transaction (one commit,
@@ -469,6 +485,7 @@ impl App {
         let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
         let metrics = load_metrics(&mut tx, &p.tenant_id).await?;
         let mut resolver = Resolver::default();
+        let mut deltas = Deltas::new();
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
             let mut result = IngestResult::default();
@@ -488,10 +505,12 @@ impl App {
                 &mut resolver,
                 batch,
                 &mut result,
+                &mut deltas,
             )
             .await?;
             out.push(result);
         }
+        rollup::apply(&mut tx, &p.tenant_id, deltas).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -503,10 +522,7 @@ impl App {
         inputs: Vec<UsageEventInput>,
     ) -> AppResult<(Vec<UsageEvent>, Vec<RejectedEvent>)> {
         p.require(Action::Read)?;
-        let mut tx = self.store.read().await?;
-        let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
-        let metrics = load_metrics(&mut tx, &p.tenant_id).await?;
-        tx.commit().await?;
+        let (now, metrics) = self.ingest_context(&p.tenant_id).await?;
         let mut ok = Vec::with_capacity(inputs.len());
         let mut bad = Vec::new();
         for (i, input) in inputs.into_iter().enumerate() {
@@ -518,29 +534,60 @@ impl App {
         Ok((ok, bad))
     }
 
-    async fn finish_ingest(
+    /// The tenant's clock and metrics, read outside the write transaction so validation
+    /// runs in parallel with the writer (the writer rechecks that each metric still exists).
+    async fn ingest_context(
         &self,
-        mut tx: Tx,
+        tenant: &str,
+    ) -> AppResult<(Timestamp, HashMap<String, Arc<MetricDef>>)> {
+        let mut tx = self.store.read().await?;
+        let now = self.tenant_now(&mut tx, tenant).await?;
+        let metrics = load_metrics(&mut tx, tenant).await?;
+        tx.commit().await?;
+        Ok((now, metrics))
+    }
+
+    async fn write_validated(
+        &self,
         tenant: &str,
         now: Timestamp,
-        metrics: &HashMap<String, Arc<MetricDef>>,
-        valid: &[UsageEvent],
-        mut result: IngestResult,
+        v: Validated,
     ) -> AppResult<IngestResult> {
-        let mut resolver = Resolver::default();
-        ingest_batch(
-            &mut tx,
-            tenant,
-            to_us(now),
-            metrics,
-            &mut resolver,
-            valid,
-            &mut result,
-        )
-        .await?;
-        tx.commit().await?;
-        result.rejected = result.errors.len();
-        Ok(result)
+        let result = IngestResult {
+            errors: v.errors,
+            ..IngestResult::default()
+        };
+        self.usage_writer
+            .submit(&self.store, tenant, to_us(now), v.events, v.indices, result)
+            .await
+    }
+}
+
+/// A batch after validation: the valid events with their submitted indices, and the
+/// rejections.
+struct Validated {
+    events: Vec<UsageEvent>,
+    indices: Vec<usize>,
+    errors: Vec<RejectedEvent>,
+}
+
+impl Validated {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            events: Vec::with_capacity(n),
+            indices: Vec::with_capacity(n),
+            errors: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, index: usize, checked: Result<UsageEvent, RejectedEvent>) {
+        match checked {
+            Ok(e) => {
+                self.events.push(e);
+                self.indices.push(index);
+            }
+            Err(r) => self.errors.push(r),
+        }
     }
 }
 

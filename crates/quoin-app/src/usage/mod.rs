@@ -5,7 +5,8 @@
 //! Hot path (`ingest`): validate each event on its own (a bad one is rejected with a reason,
 //! the rest kept), resolve targets through per-batch caches, write all rows with a few
 //! multi-row statements whose `(tenant, event id)` key is the dedup record, then fold only
-//! the newly stored events into the rollups — all in the caller's one transaction.
+//! the newly stored events into the rollups — all in one transaction. Requests go through
+//! a group-commit writer (`writer`): concurrent batches share one commit.
 
 mod detail_csv;
 mod ingest;
@@ -15,6 +16,7 @@ mod records;
 mod rollup;
 pub(crate) mod voice;
 pub mod voice_model;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use crate::error::{AppError, AppResult};
 pub use ingest::{UsageEvent, MAX_BATCH};
 pub use query::{usage_by_scan, usage_for_period, EventSearch};
 pub use records::{UsageRecord, UsageRecordFilter, UsageState, MAX_WINDOW};
+pub(crate) use writer::Writer;
 
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())

@@ -112,38 +112,91 @@ impl DayAcc {
     }
 }
 
-/// What one batch adds for one (item, metric): per (group, day).
+/// What one batch adds for one (item, metric): per group, per day.
 #[derive(Debug, Default)]
 pub(crate) struct ItemMetricDelta {
-    pub days: BTreeMap<(String, Date), DayAcc>,
+    pub days: BTreeMap<String, BTreeMap<Date, DayAcc>>,
     /// (group, day, value) for unique count.
     pub uniques: Vec<(String, Date, String)>,
 }
 
+impl ItemMetricDelta {
+    /// Adds `later` (ingested after `self`) into `self`.
+    fn absorb(&mut self, later: ItemMetricDelta) -> AppResult<()> {
+        for (group, days) in later.days {
+            let mine = self.days.entry(group).or_default();
+            for (day, acc) in days {
+                match mine.get_mut(&day) {
+                    Some(existing) => existing.merge(&acc)?,
+                    None => {
+                        mine.insert(day, acc);
+                    }
+                }
+            }
+        }
+        self.uniques.extend(later.uniques);
+        Ok(())
+    }
+}
+
+/// A batch's rollup additions: item → metric → delta. Nested maps so the hot path looks
+/// entries up by `&str` without allocating a key per event.
+pub(crate) type Deltas = BTreeMap<String, BTreeMap<String, ItemMetricDelta>>;
+
+/// Adds `later` into `into` (later batches after earlier ones: "latest" stays right).
+pub(crate) fn merge(into: &mut Deltas, later: Deltas) -> AppResult<()> {
+    for (item, metrics) in later {
+        let mine = into.entry(item).or_default();
+        for (metric, delta) in metrics {
+            match mine.get_mut(&metric) {
+                Some(existing) => existing.absorb(delta)?,
+                None => {
+                    mine.insert(metric, delta);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Merges a batch's deltas into the stored rollups, one (item, metric) at a time in key
 /// order (the PostgreSQL lock order).
-pub(crate) async fn apply(
+pub(crate) async fn apply(tx: &mut Tx, tenant: &str, deltas: Deltas) -> AppResult<()> {
+    for (item, metrics) in deltas {
+        for (metric, delta) in metrics {
+            apply_one(tx, tenant, &item, &metric, delta).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_one(
     tx: &mut Tx,
     tenant: &str,
-    deltas: BTreeMap<(String, String), ItemMetricDelta>,
+    item: &str,
+    metric: &str,
+    delta: ItemMetricDelta,
 ) -> AppResult<()> {
-    for ((item, metric), delta) in deltas {
-        tx.lock_usage_rollup(tenant, &item, &metric).await?;
-        if let (Some(((_, lo), _)), Some(((_, hi), _))) = (
-            delta.days.iter().min_by_key(|((_, d), _)| *d),
-            delta.days.iter().max_by_key(|((_, d), _)| *d),
-        ) {
-            let to = hi
-                .tomorrow()
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let stored = tx
-                .usage_rollups(tenant, &item, &metric, &lo.to_string(), &to.to_string())
-                .await?;
-            let mut existing: BTreeMap<(String, String), DayAcc> = BTreeMap::new();
-            for r in &stored {
-                existing.insert((r.group_key.clone(), r.day.clone()), DayAcc::from_row(r)?);
-            }
-            for ((group, day), add) in &delta.days {
+    tx.lock_usage_rollup(tenant, item, metric).await?;
+    let lo = delta.days.values().filter_map(|d| d.keys().next()).min();
+    let hi = delta
+        .days
+        .values()
+        .filter_map(|d| d.keys().next_back())
+        .max();
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let to = hi
+            .tomorrow()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let stored = tx
+            .usage_rollups(tenant, item, metric, &lo.to_string(), &to.to_string())
+            .await?;
+        let mut existing: BTreeMap<(String, String), DayAcc> = BTreeMap::new();
+        for r in &stored {
+            existing.insert((r.group_key.clone(), r.day.clone()), DayAcc::from_row(r)?);
+        }
+        for (group, days) in &delta.days {
+            for (day, add) in days {
                 let day = day.to_string();
                 let merged = match existing.remove(&(group.clone(), day.clone())) {
                     Some(mut acc) => {
@@ -152,17 +205,27 @@ pub(crate) async fn apply(
                     }
                     None => add.clone(),
                 };
-                tx.upsert_usage_rollup(&merged.to_row(tenant, &item, &metric, group, &day))
+                tx.upsert_usage_rollup(&merged.to_row(tenant, item, metric, group, &day))
                     .await?;
             }
             // Events for days already invoiced: the next billing re-rates from there.
-            tx.mark_usage_reconcile(tenant, &item, &lo.to_string(), false)
+            tx.mark_usage_reconcile(tenant, item, &lo.to_string(), false)
                 .await?;
         }
-        for (group, day, value) in &delta.uniques {
-            tx.insert_usage_unique(tenant, &item, &metric, group, &day.to_string(), value)
-                .await?;
-        }
+    }
+    if !delta.uniques.is_empty() {
+        let days: Vec<String> = delta
+            .uniques
+            .iter()
+            .map(|(_, d, _)| d.to_string())
+            .collect();
+        let rows: Vec<(&str, &str, &str)> = delta
+            .uniques
+            .iter()
+            .zip(&days)
+            .map(|((g, _, v), d)| (g.as_str(), d.as_str(), v.as_str()))
+            .collect();
+        tx.insert_usage_uniques(tenant, item, metric, &rows).await?;
     }
     Ok(())
 }

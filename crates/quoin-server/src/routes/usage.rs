@@ -54,6 +54,12 @@ pub async fn ingest(
             format!("expected application/json or application/x-ndjson, got `{ct}`"),
         ));
     }
+    // Fast path: every event well-formed, deserialised straight into typed inputs (no
+    // `Value` tree per event). Anything else takes the per-event path, which says which
+    // event is malformed and why; both validate the same way.
+    if let Ok(typed) = serde_json::from_slice::<TypedBatch>(&body) {
+        return Ok(Json(s.app.ingest_usage_inputs(&p, typed.events).await?));
+    }
     let req: IngestRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
@@ -62,6 +68,13 @@ pub async fn ingest(
         )
     })?;
     Ok(Json(s.app.ingest_usage(&p, req.events).await?))
+}
+
+/// [`IngestRequest`] with typed events (same shape, same unknown-field rule).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypedBatch {
+    events: Vec<UsageEventInput>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

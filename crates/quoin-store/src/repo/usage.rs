@@ -1,10 +1,11 @@
 //! Usage: the event log with its exactly-once key, the suspense queue, and the rollups that
 //! answer "quantity of an item's metric in a period" from days instead of events.
 //!
-//! The hot path writes borrowed rows in as few statements as possible: multi-row `INSERT`s
-//! on SQLite (one prepared statement per chunk size, cached by sqlx), one `UNNEST` insert
-//! per batch on PostgreSQL. `ON CONFLICT DO NOTHING` on `(tenant_id, event_id)` makes a
+//! The hot path writes borrowed rows in as few statements as possible: one `INSERT … SELECT
+//! FROM json_each(packed rows)` on SQLite, one `UNNEST` insert per batch on PostgreSQL. `ON CONFLICT DO NOTHING` on `(tenant_id, event_id)` makes a
 //! repeated id a no-op in the same commit that stores a new one.
+
+use std::fmt::Write as _;
 
 use crate::rows::{RollupRow, SuspenseRow, UsageEventRow};
 use crate::{on_tx, Result, Tx};
@@ -21,35 +22,69 @@ pub struct NewUsageEvent<'a> {
     pub properties: Option<&'a str>,
 }
 
-/// Rows per multi-row `INSERT` on SQLite (8 columns, 6 bound per row).
-const SQLITE_CHUNK: usize = 1024;
-
-fn sqlite_insert_sql(rows: usize, table: &str, ignore: bool) -> String {
-    let mut sql = String::with_capacity(64 + rows * 40);
-    sql.push_str("INSERT INTO ");
-    sql.push_str(table);
-    sql.push_str(
-        " (tenant_id, batch_no, event_id, item_id, metric_code, ts_us, quantity, properties) VALUES ",
-    );
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
+/// Appends `s` to `out` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
         }
-        let b = 3 + r * 6;
-        sql.push_str(&format!(
-            "($1,$2,${},${},${},${},${},${})",
-            b,
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5
-        ));
     }
-    if ignore {
-        sql.push_str(" ON CONFLICT DO NOTHING");
+    out.push('"');
+}
+
+fn push_json_opt(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
     }
-    sql
+}
+
+/// The rows packed as one JSON array of `[event_id, item_id, metric, ts_us, quantity,
+/// properties]` arrays: SQLite unpacks it with `json_each` in C, so a whole batch costs one
+/// bound value instead of six per row (sqlx's per-argument cost dominated before).
+fn pack_rows(rows: &[NewUsageEvent<'_>]) -> String {
+    let mut out = String::with_capacity(2 + rows.len() * 96);
+    out.push('[');
+    for (i, e) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        push_json_str(&mut out, e.event_id);
+        out.push(',');
+        push_json_opt(&mut out, e.item_id);
+        out.push(',');
+        push_json_str(&mut out, e.metric_code);
+        out.push(',');
+        let _ = write!(out, "{}", e.ts_us);
+        out.push(',');
+        push_json_opt(&mut out, e.quantity);
+        out.push(',');
+        push_json_opt(&mut out, e.properties);
+        out.push(']');
+    }
+    out.push(']');
+    out
+}
+
+/// A JSON array of strings (for `json_each` lookups).
+fn pack_strs(ids: &[&str]) -> String {
+    let mut out = String::with_capacity(2 + ids.len() * 40);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, id);
+    }
+    out.push(']');
+    out
 }
 
 /// What the recycle and search queries select on.
@@ -105,23 +140,23 @@ impl Tx {
         rows: &[NewUsageEvent<'_>],
         ignore: bool,
     ) -> Result<u64> {
-        let mut inserted = 0;
-        match self {
+        let inserted = match self {
             Tx::Sqlite(t) => {
-                for chunk in rows.chunks(SQLITE_CHUNK) {
-                    let sql = sqlite_insert_sql(chunk.len(), table, ignore);
-                    let mut q = sqlx::query(&sql).bind(tenant).bind(batch_no);
-                    for e in chunk {
-                        q = q
-                            .bind(e.event_id)
-                            .bind(e.item_id)
-                            .bind(e.metric_code)
-                            .bind(e.ts_us)
-                            .bind(e.quantity)
-                            .bind(e.properties);
-                    }
-                    inserted += q.execute(&mut **t).await?.rows_affected();
-                }
+                // `WHERE true` keeps the parser from reading ON CONFLICT as a join clause.
+                let sql =
+                    format!(
+                    "INSERT INTO {table} (tenant_id, batch_no, event_id, item_id, metric_code, \
+                     ts_us, quantity, properties) SELECT $1, $2, value->>0, value->>1, \
+                     value->>2, value->>3, value->>4, value->>5 FROM json_each($3) WHERE true{}",
+                    if ignore { " ON CONFLICT DO NOTHING" } else { "" }
+                );
+                sqlx::query(&sql)
+                    .bind(tenant)
+                    .bind(batch_no)
+                    .bind(pack_rows(rows))
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected()
             }
             Tx::Postgres(t) => {
                 let sql = format!(
@@ -137,7 +172,7 @@ impl Tx {
                 let ts: Vec<i64> = rows.iter().map(|e| e.ts_us).collect();
                 let qty: Vec<Option<&str>> = rows.iter().map(|e| e.quantity).collect();
                 let props: Vec<Option<&str>> = rows.iter().map(|e| e.properties).collect();
-                inserted = sqlx::query(&sql)
+                sqlx::query(&sql)
                     .bind(tenant)
                     .bind(batch_no)
                     .bind(ids)
@@ -148,9 +183,9 @@ impl Tx {
                     .bind(props)
                     .execute(&mut **t)
                     .await?
-                    .rows_affected();
+                    .rows_affected()
             }
-        }
+        };
         Ok(inserted)
     }
 
@@ -162,24 +197,30 @@ impl Tx {
         batch_no: i64,
         ids: &[&str],
     ) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "SELECT event_id FROM usage_events WHERE tenant_id = $1 AND batch_no <> $2 \
-                 AND event_id IN ({})",
-                list.join(",")
-            );
-            let found: Vec<String> = on_tx!(self, |c| {
-                let mut q = sqlx::query_scalar(&sql).bind(tenant).bind(batch_no);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(&mut *c).await?
-            });
-            out.extend(found);
-        }
-        Ok(out)
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                sqlx::query_scalar(
+                    "SELECT event_id FROM usage_events WHERE tenant_id = $1 AND batch_no <> $2 \
+                     AND event_id IN (SELECT value FROM json_each($3))",
+                )
+                .bind(tenant)
+                .bind(batch_no)
+                .bind(pack_strs(ids))
+                .fetch_all(&mut **t)
+                .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_scalar(
+                    "SELECT event_id FROM usage_events WHERE tenant_id = $1 AND batch_no <> $2 \
+                     AND event_id = ANY($3::text[])",
+                )
+                .bind(tenant)
+                .bind(batch_no)
+                .bind(ids)
+                .fetch_all(&mut **t)
+                .await?
+            }
+        })
     }
 
     pub async fn usage_events_by_ids(
@@ -412,28 +453,64 @@ impl Tx {
         Ok(())
     }
 
-    /// Records that `value` occurred for the item's metric, group and day.
-    pub async fn insert_usage_unique(
+    /// Records that each `(group, day, value)` occurred for the item's metric (a value
+    /// already recorded for its group and day is skipped).
+    pub async fn insert_usage_uniques(
         &mut self,
         tenant: &str,
         item: &str,
         metric: &str,
-        group_key: &str,
-        day: &str,
-        value: &str,
+        rows: &[(&str, &str, &str)],
     ) -> Result<()> {
-        let sql =
-            "INSERT INTO usage_unique (tenant_id, item_id, metric_code, group_key, day, value) \
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
-        on_tx!(self, |c| sqlx::query(sql)
-            .bind(tenant)
-            .bind(item)
-            .bind(metric)
-            .bind(group_key)
-            .bind(day)
-            .bind(value)
-            .execute(&mut *c)
-            .await?;);
+        match self {
+            Tx::Sqlite(t) => {
+                let mut packed = String::with_capacity(2 + rows.len() * 48);
+                packed.push('[');
+                for (i, (g, d, v)) in rows.iter().enumerate() {
+                    if i > 0 {
+                        packed.push(',');
+                    }
+                    packed.push('[');
+                    push_json_str(&mut packed, g);
+                    packed.push(',');
+                    push_json_str(&mut packed, d);
+                    packed.push(',');
+                    push_json_str(&mut packed, v);
+                    packed.push(']');
+                }
+                packed.push(']');
+                sqlx::query(
+                    "INSERT INTO usage_unique (tenant_id, item_id, metric_code, group_key, day, \
+                     value) SELECT $1, $2, $3, value->>0, value->>1, value->>2 \
+                     FROM json_each($4) WHERE true ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(item)
+                .bind(metric)
+                .bind(packed)
+                .execute(&mut **t)
+                .await?;
+            }
+            Tx::Postgres(t) => {
+                let groups: Vec<&str> = rows.iter().map(|r| r.0).collect();
+                let days: Vec<&str> = rows.iter().map(|r| r.1).collect();
+                let values: Vec<&str> = rows.iter().map(|r| r.2).collect();
+                sqlx::query(
+                    "INSERT INTO usage_unique (tenant_id, item_id, metric_code, group_key, day, \
+                     value) SELECT $1, $2, $3, g, d, v \
+                     FROM UNNEST($4::text[], $5::text[], $6::text[]) AS u(g, d, v) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(item)
+                .bind(metric)
+                .bind(groups)
+                .bind(days)
+                .bind(values)
+                .execute(&mut **t)
+                .await?;
+            }
+        }
         Ok(())
     }
 
