@@ -6,6 +6,8 @@
 //! On SQLite always; on PostgreSQL through `--database-url` (skipped with a notice when
 //! unreachable, unless CI).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -297,61 +299,10 @@ fn kill_resend_count_once(target: Vec<String>, url: String) {
 
 #[test]
 fn sigkill_during_ingest_then_resend_counts_once_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("quoin-ingest-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let target = vec!["--data-dir".to_string(), dir.display().to_string()];
-    let url = format!("sqlite:{}", dir.join("quoin.db").display());
-    kill_resend_count_once(target, url);
-    let _ = std::fs::remove_dir_all(&dir);
+    common::on_sqlite("ingest-kill", kill_resend_count_once);
 }
 
 #[test]
 fn sigkill_during_ingest_then_resend_counts_once_on_postgres() {
-    let base = quoin_store::testing::postgres_url();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let schema = format!(
-        "qik_{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let created = rt.block_on(async {
-        use sqlx::{ConnectOptions, Connection};
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&base).unwrap();
-        match opts.connect().await {
-            Ok(mut c) => {
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-                c.close().await.ok();
-                true
-            }
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("PostgreSQL is required under CI=true: {e}");
-                }
-                eprintln!("NOTICE: PostgreSQL ingest kill test skipped: {base} unreachable ({e})");
-                false
-            }
-        }
-    });
-    if !created {
-        return;
-    }
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let target = vec!["--database-url".to_string(), url.clone()];
-    kill_resend_count_once(target, url);
-    rt.block_on(async {
-        use sqlx::{ConnectOptions, Connection};
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&base).unwrap();
-        if let Ok(mut c) = opts.connect().await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut c)
-                .await;
-            c.close().await.ok();
-        }
-    });
+    common::on_postgres("ingest-kill", kill_resend_count_once);
 }

@@ -4,9 +4,9 @@
 //! billed twice and invoice numbers INV-000001..N without gaps. On SQLite always; on
 //! PostgreSQL through `--database-url` (skipped with a notice when unreachable, unless CI).
 
-use std::path::Path;
+mod common;
+
 use std::process::{Command, Output, Stdio};
-use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use quoin_store::{on_tx, Store};
@@ -244,61 +244,10 @@ fn crash_and_resume(target: Vec<String>, url: String) {
 
 #[test]
 fn sigkill_and_resume_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("quoin-runs-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let target = vec!["--data-dir".to_string(), dir.display().to_string()];
-    let url = format!("sqlite:{}", Path::new(&dir).join("quoin.db").display());
-    crash_and_resume(target, url);
-    let _ = std::fs::remove_dir_all(&dir);
+    common::on_sqlite("runs-kill", crash_and_resume);
 }
 
 #[test]
 fn sigkill_and_resume_on_postgres() {
-    let base = quoin_store::testing::postgres_url();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let schema = format!(
-        "qk_{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let admin = rt.block_on(async {
-        use sqlx::{ConnectOptions, Connection};
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&base).unwrap();
-        match opts.connect().await {
-            Ok(mut c) => {
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-                c.close().await.ok();
-                true
-            }
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("PostgreSQL is required under CI=true: {e}");
-                }
-                eprintln!("NOTICE: PostgreSQL kill test skipped: {base} unreachable ({e})");
-                false
-            }
-        }
-    });
-    if !admin {
-        return;
-    }
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let target = vec!["--database-url".to_string(), url.clone()];
-    crash_and_resume(target, url);
-    rt.block_on(async {
-        use sqlx::{ConnectOptions, Connection};
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&base).unwrap();
-        if let Ok(mut c) = opts.connect().await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut c)
-                .await;
-            c.close().await.ok();
-        }
-    });
+    common::on_postgres("runs-kill", crash_and_resume);
 }
