@@ -872,7 +872,7 @@ impl App {
                     }
                     None => {
                         let (quantity, amount) =
-                            progressive::rate_usage(tx, u.item, &price, service, terms.currency)
+                            crate::usage::rate_usage(tx, u.item, &price, service, terms.currency)
                                 .await?;
                         through = Some(service.end);
                         if quantity.is_zero() && amount.is_zero() {

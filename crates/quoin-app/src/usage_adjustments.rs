@@ -11,9 +11,9 @@ use quoin_store::rows::{ItemSegmentRow, SubscriptionItemRow};
 use quoin_store::Tx;
 
 use crate::error::{AppError, AppResult};
-use crate::progressive::rate_usage;
 use crate::subscriptions::parse_date;
 use crate::timeline::opt_date;
+use crate::usage::rate_usage;
 
 fn internal(what: impl std::fmt::Display) -> AppError {
     AppError::Internal(what.to_string())

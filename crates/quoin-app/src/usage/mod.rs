@@ -12,6 +12,7 @@ mod detail_csv;
 mod ingest;
 pub mod model;
 mod query;
+mod rating;
 mod records;
 mod rollup;
 pub(crate) mod voice;
@@ -34,6 +35,7 @@ use crate::error::{AppError, AppResult};
 
 pub use ingest::{UsageEvent, MAX_BATCH};
 pub use query::{usage_by_scan, usage_for_period, EventSearch};
+pub(crate) use rating::rate_usage;
 pub use records::{UsageRecord, UsageRecordFilter, UsageState, MAX_WINDOW};
 pub(crate) use writer::Writer;
 

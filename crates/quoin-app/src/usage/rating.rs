@@ -1,0 +1,64 @@
+//! Rating a usage item's period: the one path billing's final lines, progressive (early)
+//! invoices and re-rating share.
+
+use quoin_core::calendar::Period;
+use quoin_core::money::Currency;
+use quoin_store::rows::{PriceRow, SubscriptionItemRow};
+use quoin_store::Tx;
+use rust_decimal::Decimal;
+
+use crate::error::{AppError, AppResult};
+
+fn internal(what: impl std::fmt::Display) -> AppError {
+    AppError::Internal(what.to_string())
+}
+
+/// The usage of `[start, end)` rated with the item's price, not rounded: voice prices call
+/// by call, the others from the rollups with groups rated separately and summed. Answers
+/// (quantity, amount). The one rating path of billing, early invoices and re-rating.
+pub(crate) async fn rate_usage(
+    tx: &mut Tx,
+    item: &SubscriptionItemRow,
+    price: &PriceRow,
+    period: Period,
+    currency: Currency,
+) -> AppResult<(Decimal, Decimal)> {
+    let spec: crate::catalog::spec::PriceSpec =
+        serde_json::from_str(&price.definition).map_err(internal)?;
+    let cannot = || internal(format!("usage price {} cannot be rated", price.id));
+    let metric = spec.metric.clone().ok_or_else(cannot)?;
+    let voice = super::voice::bill_period(
+        tx,
+        &item.tenant_id,
+        &spec,
+        &item.id,
+        &metric,
+        (period.start, period.end),
+        currency,
+    )
+    .await?;
+    if let Some(v) = voice {
+        return Ok((v.quantity, v.amount.to_decimal()));
+    }
+    let rater = crate::catalog::check::core_price(&spec).ok_or_else(cannot)?;
+    let groups = super::usage_for_period(
+        tx,
+        &item.tenant_id,
+        &item.id,
+        &metric,
+        period.start,
+        period.end,
+    )
+    .await?;
+    let (mut quantity, mut amount) = (Decimal::ZERO, Decimal::ZERO);
+    for g in &groups {
+        let q: Decimal = g.quantity.parse().map_err(internal)?;
+        quantity += q;
+        amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
+            code: "billing_failed",
+            field: None,
+            message: format!("rating item `{}`: {e}", item.id),
+        })?;
+    }
+    Ok((quantity, amount))
+}
