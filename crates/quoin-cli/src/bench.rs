@@ -407,7 +407,7 @@ pub async fn invoice_run(
     println!("subscriptions:          {}", g.subscriptions);
     println!("  with add-on (accts):  {}", g.with_addons);
     println!(
-        "  usage-marked:         {} (usage aggregates are not billed yet: usage lines not generated)",
+        "  usage-marked:         {} (a usage key only: no usage price, so no usage lines)",
         g.with_usage
     );
     println!("accounts:               {}", g.accounts);
