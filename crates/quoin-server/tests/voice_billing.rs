@@ -117,7 +117,7 @@ pub fn november_calls() -> Value {
 
 async fn voice_calls_are_rated_call_by_call(db: TestStore) {
     let api = TestApi::new(db, Mode::Development).await;
-    voice_customer(&api).await;
+    let acc = voice_customer(&api).await;
     api.post_ok(
         "/v1/test-clock/advance",
         json!({"to": "2026-11-29T12:00:00Z"}),
@@ -126,6 +126,24 @@ async fn voice_calls_are_rated_call_by_call(db: TestStore) {
     .await;
     let r = api.post_ok("/v1/events", november_calls(), 200).await;
     assert_eq!(r["accepted"], json!(6), "{r}");
+    // Current usage is rated as billing will rate it: six calls, 1.23.
+    let subs = api
+        .get(&format!("/v1/subscriptions?account_id={acc}"))
+        .await
+        .body;
+    let sub = subs["data"][0]["id"].as_str().unwrap().to_string();
+    let usage = api
+        .get(&format!("/v1/subscriptions/{sub}/usage"))
+        .await
+        .body;
+    assert_eq!(
+        (
+            usage["items"][0]["quantity"].clone(),
+            usage["items"][0]["amount"].clone()
+        ),
+        (json!("6"), json!("1.23")),
+        "{usage}"
+    );
 
     let got = api
         .post_ok(

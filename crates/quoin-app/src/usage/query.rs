@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 use super::ingest::add_to_delta;
 use super::rollup;
-use super::{internal, load_metrics, MetricDef, Resolver};
+use super::{internal, load_metrics, Resolver};
 use crate::auth::{Action, Principal};
 use crate::catalog::spec::PriceSpec;
 use crate::clock::{from_us, to_us};
@@ -261,7 +261,11 @@ impl App {
             };
             let groups =
                 rollup::period_quantity(&mut tx, tenant, &item.id, metric, &tz, start, end).await?;
-            let (quantity, amount) = rate(&spec, metric, &groups)?;
+            // Rated as billing rates it (voice prices call by call).
+            let currency = quoin_core::money::Currency::parse(&price.currency).map_err(internal)?;
+            let period = quoin_core::calendar::Period::new(start, end).map_err(internal)?;
+            let (quantity, amount) =
+                super::rate_usage(&mut tx, item, &price, period, currency).await?;
             out.push(ItemUsage {
                 item_id: item.id.clone(),
                 usage_key: item.usage_key.clone(),
@@ -492,22 +496,4 @@ fn current_period(
         .period_containing(today.max(start))
         .map_err(internal)?;
     Ok((p.start, p.end))
-}
-
-/// The total quantity and the projected amount: each group rated by the price, summed.
-fn rate(
-    spec: &PriceSpec,
-    _metric: &MetricDef,
-    groups: &[GroupUsage],
-) -> AppResult<(Decimal, Decimal)> {
-    let price = crate::catalog::check::core_price(spec)
-        .ok_or_else(|| internal("stored usage price does not validate"))?;
-    let mut quantity = Decimal::ZERO;
-    let mut amount = Decimal::ZERO;
-    for g in groups {
-        let q: Decimal = g.quantity.parse().map_err(internal)?;
-        quantity += q;
-        amount += price.amount_for(q).map_err(internal)?;
-    }
-    Ok((quantity, amount))
 }
