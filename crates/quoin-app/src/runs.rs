@@ -541,15 +541,7 @@ impl App {
             .await?;
         tx.clear_account_billing_errors(tenant, row.cursor.as_deref(), &last, &row.id)
             .await?;
-        if !tx
-            .advance_invoice_run(tenant, &row.id, owner, &p, wall_us())
-            .await?
-        {
-            tx.rollback().await?;
-            return Err(in_progress(&row.id));
-        }
-        tx.commit().await?;
-        Ok(Chunk::More)
+        commit_chunk(tx, row, owner, &p).await
     }
 
     async fn record_account_error(
@@ -609,15 +601,7 @@ impl App {
                 }
             }
         }
-        if !tx
-            .advance_invoice_run(tenant, &row.id, owner, &p, wall_us())
-            .await?
-        {
-            tx.rollback().await?;
-            return Err(in_progress(&row.id));
-        }
-        tx.commit().await?;
-        Ok(Chunk::More)
+        commit_chunk(tx, row, owner, &p).await
     }
 
     async fn send_chunk(&self, row: &InvoiceRunRow, owner: &str, chunk: i64) -> AppResult<Chunk> {
@@ -660,15 +644,7 @@ impl App {
             .await?;
             p.invoices_sent += 1;
         }
-        if !tx
-            .advance_invoice_run(tenant, &row.id, owner, &p, wall_us())
-            .await?
-        {
-            tx.rollback().await?;
-            return Err(in_progress(&row.id));
-        }
-        tx.commit().await?;
-        Ok(Chunk::More)
+        commit_chunk(tx, row, owner, &p).await
     }
 
     // ---- schedules ----
@@ -812,6 +788,25 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// Records a chunk's progress on the run and commits the chunk with it, unless this process
+/// no longer holds the run's lease (then nothing of the chunk is kept).
+async fn commit_chunk(
+    mut tx: Tx,
+    row: &InvoiceRunRow,
+    owner: &str,
+    p: &RunProgress,
+) -> AppResult<Chunk> {
+    if !tx
+        .advance_invoice_run(&row.tenant_id, &row.id, owner, p, wall_us())
+        .await?
+    {
+        tx.rollback().await?;
+        return Err(in_progress(&row.id));
+    }
+    tx.commit().await?;
+    Ok(Chunk::More)
 }
 
 #[cfg(test)]
