@@ -553,6 +553,40 @@ struct Loaded {
     wallets: Vec<(WalletRow, CoreWallet)>,
 }
 
+/// The tenant's finishing settings (tax rates, tax categories, fees): the same for every
+/// account, so an invoice run reads them once per page.
+#[derive(Clone)]
+pub(crate) struct TenantFinishing {
+    rates: Option<TaxRates>,
+    categories: HashMap<String, String>,
+    fees: Vec<Fee>,
+}
+
+impl TenantFinishing {
+    pub(crate) async fn load(tx: &mut Tx, tenant: &str) -> AppResult<Self> {
+        let rates = tax_rates_doc(tx, tenant).await?;
+        let categories = tx
+            .list_settings(tenant, TAX_CATEGORY)
+            .await?
+            .into_iter()
+            .map(|r| Ok((r.key, serde_json::from_str(&r.body).map_err(internal)?)))
+            .collect::<AppResult<_>>()?;
+        let fees = fees_of(&fees_doc(tx, tenant).await?)?;
+        Ok(Self {
+            rates,
+            categories,
+            fees,
+        })
+    }
+}
+
+/// An account's own finishing rows: its tax profile, coupon redemptions and wallets.
+pub(crate) struct AccountFinishingRows {
+    pub profile: Option<TaxProfileRow>,
+    pub redemptions: Vec<RedemptionRow>,
+    pub wallets: Vec<WalletRow>,
+}
+
 /// The account's finishing context, loaded on the first draft and carried across the
 /// drafts of one billing pass so coupon and wallet consumption accumulates.
 pub(crate) struct Finishing<'a> {
@@ -595,29 +629,48 @@ impl<'a> Finishing<'a> {
         }
     }
 
+    /// The finishing context of an account whose rows the caller has read already (an
+    /// invoice run reads them for a page of accounts at once).
+    pub(crate) async fn preload(
+        &mut self,
+        tx: &mut Tx,
+        tenant: &TenantFinishing,
+        rows: AccountFinishingRows,
+    ) -> AppResult<()> {
+        self.loaded = Some(Self::assemble(tx, self.account, tenant.clone(), rows).await?);
+        Ok(())
+    }
+
     async fn load(tx: &mut Tx, account: &AccountRow) -> AppResult<Loaded> {
         let tenant = account.tenant_id.as_str();
-        let rates = tax_rates_doc(tx, tenant).await?;
-        let profile = tx.get_tax_profile(tenant, &account.id).await?;
-        let categories = tx
-            .list_settings(tenant, TAX_CATEGORY)
-            .await?
-            .into_iter()
-            .map(|r| Ok((r.key, serde_json::from_str(&r.body).map_err(internal)?)))
-            .collect::<AppResult<_>>()?;
-        let fees = fees_of(&fees_doc(tx, tenant).await?)?;
+        let settings = TenantFinishing::load(tx, tenant).await?;
+        let rows = AccountFinishingRows {
+            profile: tx.get_tax_profile(tenant, &account.id).await?,
+            redemptions: tx.account_redemptions(tenant, &account.id).await?,
+            wallets: tx.account_wallets(tenant, &account.id).await?,
+        };
+        Self::assemble(tx, account, settings, rows).await
+    }
+
+    async fn assemble(
+        tx: &mut Tx,
+        account: &AccountRow,
+        settings: TenantFinishing,
+        rows: AccountFinishingRows,
+    ) -> AppResult<Loaded> {
+        let tenant = account.tenant_id.as_str();
         let mut coupons = Vec::new();
-        for r in tx.account_redemptions(tenant, &account.id).await? {
+        for r in rows.redemptions {
             if r.status != "active" {
                 continue;
             }
             let doc = coupon_doc(tx, tenant, &r.coupon_code)
                 .await?
                 .ok_or_else(|| internal(format!("coupon {} missing", r.coupon_code)))?;
-            coupons.push((r, coupon_of(&doc)?));
+            coupons.push((r.clone(), coupon_of(&doc)?));
         }
         let mut wallets = Vec::new();
-        for w in tx.account_wallets(tenant, &account.id).await? {
+        for w in rows.wallets {
             if w.balance_minor <= 0 || w.currency != account.currency {
                 continue;
             }
@@ -634,10 +687,10 @@ impl<'a> Finishing<'a> {
             wallets.push((w, core));
         }
         Ok(Loaded {
-            rates,
-            profile,
-            categories,
-            fees,
+            rates: settings.rates,
+            profile: rows.profile,
+            categories: settings.categories,
+            fees: settings.fees,
             coupons,
             wallets,
         })

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod billing_page;
 pub mod catalog;
 mod charges;
 mod dunning;
