@@ -7,6 +7,7 @@ mod analytics;
 mod analytics_model;
 pub mod auth;
 mod billing;
+mod change_rules;
 pub mod catalog;
 pub mod clock;
 mod credit_notes;
