@@ -511,7 +511,10 @@ impl App {
             let result = async {
                 let account = lock_account(&mut tx, tenant, payer).await?;
                 let day = self.run_date(row, &account)?;
-                // Dunning first, as in `run_billing`: what it suspends is billed today.
+                // Retries and dunning first, as in `run_billing`: what dunning
+                // suspends is billed today.
+                self.retry_payments_in_tx(&mut tx, &account, day, row.at_us)
+                    .await?;
                 self.dunning_in_tx(&mut tx, &account, day, row.at_us)
                     .await?;
                 self.bill_in_tx(&mut tx, &account, day, finalize_inline, row.at_us)

@@ -10,6 +10,7 @@ mod fx;
 pub mod ledger;
 pub mod outbox;
 pub mod rating_plans;
+pub mod retries;
 pub mod runs;
 pub mod subscriptions;
 mod tenancy;
@@ -86,6 +87,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "ledger_entries",
     "invoice_settlements",
     "fx_rates",
+    "payment_retries",
+    "payment_attempts",
 ];
 
 impl crate::Tx {
