@@ -1081,7 +1081,10 @@ impl App {
                 let mut tx = self.store.begin().await?;
                 let account = lock_account(&mut tx, tenant, &payer).await?;
                 let today = account_today(&account, now)?;
-                // Dunning first: a suspension or disconnect it makes is billed today.
+                // Retries, then dunning: a retry that pays resolves dunning, and a
+                // suspension or disconnect dunning makes is billed today.
+                self.retry_payments_in_tx(&mut tx, &account, today, to_us(now))
+                    .await?;
                 self.dunning_in_tx(&mut tx, &account, today, to_us(now))
                     .await?;
                 let created = self

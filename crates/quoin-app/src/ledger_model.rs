@@ -291,3 +291,64 @@ pub struct PaymentImportResult {
     pub payment_ids: Vec<String>,
     pub rejected: Vec<ImportRowError>,
 }
+
+/// A tenant's payment retry schedule: when a gateway charge of an invoice is declined,
+/// the charge is tried again this many days after the failure (e.g. `[1, 9, 13, 20]`),
+/// by the daily billing job, until the invoice is paid or the days run out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRetryPolicy {
+    /// Strictly increasing, 1–365, at most 20; empty: no retries.
+    pub retry_days: Vec<i64>,
+}
+
+/// One gateway charge aimed at an invoice.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentAttempt {
+    /// 1, 2, … in the order made.
+    pub attempt: i64,
+    /// 0: charged by request; n: the n-th scheduled retry.
+    pub retry: i64,
+    #[schema(value_type = String, format = Date)]
+    pub attempted_on: Date,
+    /// The payment recorded (failed or succeeded); none when the gateway was unreachable.
+    pub payment_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    /// succeeded, declined or unavailable.
+    pub outcome: String,
+    pub failure_code: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Where an invoice's retries stand.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentRetryPlan {
+    /// scheduled, succeeded, stopped (the invoice was settled otherwise) or exhausted.
+    pub status: String,
+    pub gateway: String,
+    /// The failure the retry days count from.
+    #[schema(value_type = String, format = Date)]
+    pub failed_on: Date,
+    pub retry_days: Vec<i64>,
+    pub retries_done: i64,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub next_retry_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvoicePaymentAttempts {
+    pub invoice_id: String,
+    /// None when no charge of the invoice was declined.
+    pub retry: Option<PaymentRetryPlan>,
+    pub attempts: Vec<PaymentAttempt>,
+}
+
+/// A new payment method for an invoice's scheduled retries (the customer updated a card).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRetryPaymentMethod {
+    /// Gateway token the next retries charge.
+    pub payment_method: String,
+}

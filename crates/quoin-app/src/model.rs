@@ -747,3 +747,47 @@ pub struct DunningStatus {
     pub days_overdue: Option<i64>,
     pub next_step: Option<DunningStepSpec>,
 }
+
+/// The tenant's plan-change rules: which plan changes are allowed and when they take
+/// effect. The first rule that matches a change decides; a change no rule matches is
+/// allowed, immediate unless the request says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRules {
+    pub rules: Vec<ChangeRule>,
+}
+
+/// One rule. Every criterion left out matches anything, so a rule with none is a
+/// catch-all (put it last to set the default timing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRule {
+    /// Product code of the plan being left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_product: Option<String>,
+    /// Product code of the plan being taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_product: Option<String>,
+    /// Billing period of the price being left (`month`, `year`, `3_months`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_period: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_period: Option<String>,
+    /// Price book of the price being left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_price_book: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_price_book: Option<String>,
+    pub policy: ChangePolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangePolicy {
+    /// Takes effect on the requested date (default today), prorated with a credit.
+    Immediate,
+    /// Takes effect at the end of the current billing period, with no credit.
+    EndOfPeriod,
+    /// Refused with 422 `plan_change_not_allowed`.
+    Illegal,
+}

@@ -518,7 +518,14 @@ impl App {
                     None => lock_account(&mut tx, tenant, payer).await?,
                 };
                 let day = self.run_date(row, &account)?;
-                // Dunning first, as in `run_billing`: what it suspends is billed today.
+                // Retries and dunning first, as in `run_billing`: what dunning
+                // suspends is billed today. Either may change what the page read ahead.
+                if self
+                    .retry_payments_in_tx(&mut tx, &account, day, row.at_us)
+                    .await?
+                {
+                    reads = reads.stale();
+                }
                 if self
                     .dunning_with(&mut tx, &account, day, row.at_us, reads)
                     .await?

@@ -112,6 +112,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/prices/{id}", get(catalog::get_price))
         .route("/v1/catalog/import", post(catalog::import))
         .route("/v1/catalog/export", get(catalog::export))
+        .route(
+            "/v1/catalog/change-rules",
+            get(catalog::get_change_rules).put(catalog::put_change_rules),
+        )
         .route("/v1/metrics", get(catalog::metrics))
         .route(
             "/v1/metrics/{code}",

@@ -19,7 +19,7 @@ use crate::routes::{accounts, analytics, billing, catalog, finishing, keys, runs
         accounts::add_location, accounts::list_locations,
         catalog::create, catalog::list, catalog::get, catalog::update, catalog::delete,
         catalog::add_price, catalog::list_prices, catalog::get_price,
-        catalog::import, catalog::export, catalog::metrics, catalog::terms, catalog::price_books, catalog::categories,
+        catalog::import, catalog::export, catalog::put_change_rules, catalog::get_change_rules, catalog::metrics, catalog::terms, catalog::price_books, catalog::categories,
         catalog::get_metric, catalog::put_metric, catalog::delete_metric,
         catalog::get_term, catalog::put_term, catalog::delete_term,
         catalog::get_price_book, catalog::put_price_book, catalog::delete_price_book,

@@ -11,6 +11,7 @@ mod fx;
 pub mod ledger;
 pub mod outbox;
 pub mod rating_plans;
+pub mod retries;
 pub mod runs;
 pub mod subscriptions;
 mod tenancy;
@@ -87,6 +88,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "ledger_entries",
     "invoice_settlements",
     "fx_rates",
+    "payment_retries",
+    "payment_attempts",
 ];
 
 impl crate::Tx {
