@@ -9,6 +9,7 @@ pub mod auth;
 mod billing;
 pub mod catalog;
 pub mod clock;
+mod credit_lines;
 mod credit_notes;
 mod documents;
 mod dunning;
