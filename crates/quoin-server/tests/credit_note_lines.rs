@@ -175,6 +175,19 @@ async fn quantity_credits_sum_to_the_line_and_its_tax(db: TestStore) {
     let mut sorted = listed.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, ["6.33", "6.33", "6.34"]);
+    // The invoice document lists each credit note with the lines it credits.
+    let html = api.get(&format!("/v1/invoices/{inv}/html")).await;
+    let page = html.body.as_str().unwrap();
+    for (n, amount, tax) in [
+        (1, "39.66", "6.33"),
+        (2, "39.67", "6.34"),
+        (3, "39.66", "6.33"),
+    ] {
+        let note = format!(
+            "Credit note CN-00000{n} of 2026-01-01: {amount} EUR (tax {tax}) on plan × 1: {amount}, returned one."
+        );
+        assert!(page.contains(&note), "{note} not in {page}");
+    }
     api.cleanup().await;
 }
 
