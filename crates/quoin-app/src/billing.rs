@@ -772,6 +772,12 @@ impl App {
                 refs.push(finishing::LineRef {
                     product_code: &product.code,
                     price: &prices.rows[l.price],
+                    // The subscription's own commitment is on its base item (the plan).
+                    commitment: if item.position == 0 {
+                        sub.minimum_commitment.as_deref()
+                    } else {
+                        None
+                    },
                 });
             }
             // Coupons, minimums, taxes, fees and prepaid credit (no-op when none apply).

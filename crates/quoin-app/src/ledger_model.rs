@@ -159,9 +159,41 @@ pub struct VoidResult {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
-    /// Decimal string; at most what is not yet credited on the invoice.
-    pub amount: String,
+    /// Decimal string; at most what is not yet credited on the invoice. Give either this
+    /// (a credit on the invoice as a whole) or `lines`.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The invoice lines to credit, each by `amount` or by `quantity`.
+    #[serde(default)]
+    pub lines: Vec<CreditNoteLineInput>,
     pub reason: String,
+}
+
+/// One invoice line to credit: exactly one of `amount` (tax included, at most what is
+/// still creditable on the line) or `quantity` (of the line's quantity, at most what
+/// earlier quantity credits left). The tax part is credited in proportion.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteLineInput {
+    pub line_id: String,
+    /// Decimal string, tax included.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// Decimal string, positive.
+    #[serde(default)]
+    pub quantity: Option<String>,
+}
+
+/// What a credit note credits on one invoice line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreditNoteLine {
+    pub invoice_line_id: String,
+    /// Set when the credit was asked by quantity.
+    pub quantity: Option<String>,
+    /// Tax included.
+    pub amount: String,
+    /// The tax part of `amount`.
+    pub tax: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -185,10 +217,15 @@ pub struct CreditNote {
     /// adjustment, void, account_credit
     pub kind: String,
     pub amount: String,
+    /// The tax part of `amount` when the note credits lines; null for a note on the
+    /// invoice as a whole.
+    pub tax: Option<String>,
     pub currency: String,
     pub reason: String,
     #[schema(value_type = String, format = Date)]
     pub issued_on: Date,
+    /// The invoice lines credited; empty for a note on the invoice as a whole.
+    pub lines: Vec<CreditNoteLine>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }

@@ -243,6 +243,8 @@ pub struct Price {
     pub model: Option<ModelSpec>,
     pub metric: Option<String>,
     pub minimum: Option<String>,
+    /// The subscription's minimum spend per billing period (see `PriceSpec`).
+    pub minimum_commitment: Option<String>,
     pub term: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub effective_from: Option<Date>,
@@ -304,6 +306,10 @@ pub struct CreateSubscription {
     /// Invoice usage before the period ends once it reaches these amounts.
     #[serde(default)]
     pub progressive_billing: Option<ProgressiveBilling>,
+    /// Minimum spend per billing period (decimal string in the account's currency),
+    /// replacing the plan price's `minimum_commitment`; needs a recurring price.
+    #[serde(default)]
+    pub minimum_commitment: Option<String>,
 }
 
 /// Progressive (threshold) billing: when a usage item's amount in the open period reaches
@@ -355,6 +361,7 @@ impl CreateSubscription {
             unit_amount: None,
             items: Vec::new(),
             progressive_billing: None,
+            minimum_commitment: None,
         }
     }
 }
@@ -388,6 +395,9 @@ pub struct Subscription {
     pub items: Vec<SubscriptionItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progressive_billing: Option<ProgressiveBilling>,
+    /// The subscription's own minimum commitment per billing period, if set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_commitment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -141,6 +141,8 @@ pub struct SubscriptionRow {
     pub updated_at_us: i64,
     /// Usage amount in a period that triggers a progressive invoice before it ends.
     pub progressive_threshold: Option<String>,
+    /// Minimum spend per billing period replacing the plan price's (decimal text).
+    pub minimum_commitment: Option<String>,
 }
 
 /// A logical item of a subscription; its prices over time are [`ItemSegmentRow`]s.

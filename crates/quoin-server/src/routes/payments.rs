@@ -170,7 +170,9 @@ pub async fn void_invoice(
 }
 
 #[utoipa::path(operation_id = "createCreditNote", post, path = "/v1/invoices/{id}/credit-notes", tag = "credit-notes", params(("id" = String, Path)), request_body = CreateCreditNote,
-    responses((status = 201, body = CreditNote), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreditNote), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`invoice_void`, `invoice_not_finalized`"),
+        (status = 422, body = ErrorBody, description = "`amount_or_lines_required`, `amount_with_lines`, `invalid_amount`, `credit_exceeds_invoice`; per line (field `lines[i].…`): `unknown_invoice_line`, `line_not_on_invoice`, `duplicate_line`, `amount_and_quantity`, `amount_or_quantity_required`, `invalid_quantity`, `line_not_creditable`, `credit_exceeds_line`")))]
 pub async fn create_credit_note(
     State(s): State<AppState>,
     Caller(p): Caller,

@@ -84,6 +84,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "payments",
     "payment_allocations",
     "credit_notes",
+    "credit_note_lines",
     "refunds",
     "ledger_entries",
     "invoice_settlements",

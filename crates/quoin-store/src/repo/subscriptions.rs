@@ -40,7 +40,8 @@ impl Tx {
                 version,
                 reconcile_from,
                 updated_at_us,
-                progressive_threshold
+                progressive_threshold,
+                minimum_commitment
             ]
         ));
         Ok(())
