@@ -859,6 +859,7 @@ impl App {
                     &metric,
                     (service.start, service.end),
                     terms.currency,
+                    crate::usage::Unratable::Park,
                 )
                 .await?;
                 let (quantity, money) = match voice {
@@ -871,9 +872,15 @@ impl App {
                         (v.quantity, v.amount)
                     }
                     None => {
-                        let (quantity, amount) =
-                            crate::usage::rate_usage(tx, u.item, &price, service, terms.currency)
-                                .await?;
+                        let (quantity, amount) = crate::usage::rate_usage(
+                            tx,
+                            u.item,
+                            &price,
+                            service,
+                            terms.currency,
+                            crate::usage::Unratable::Park,
+                        )
+                        .await?;
                         through = Some(service.end);
                         if quantity.is_zero() && amount.is_zero() {
                             continue;

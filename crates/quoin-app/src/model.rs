@@ -14,7 +14,8 @@ use crate::catalog::spec::{
 pub use crate::ledger_model::*;
 pub use crate::runs_model::*;
 pub use crate::usage::voice_model::{
-    BandInput, DestinationInput, RatingPlan, RatingPlanInput, RatingPlanList, WindowInput,
+    BandInput, DestinationInput, NewDestinations, RatingPlan, RatingPlanInput, RatingPlanList,
+    WindowInput,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
