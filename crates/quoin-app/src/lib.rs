@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod clock;
 mod credit_notes;
 mod documents;
+pub mod drafts;
 mod dunning;
 pub mod error;
 mod events;

@@ -742,7 +742,8 @@ impl App {
     }
 
     /// One scheduler tick over every tenant: starts the runs whose schedule is due on the
-    /// tenant's clock (test clock aware) and picks up runs whose process died. Returns the
+    /// tenant's clock (test clock aware), picks up runs whose process died and refreshes
+    /// the due draft invoices (`drafts.rs`). Returns the
     /// (tenant, run) pairs the caller should execute.
     pub async fn scheduler_tick(&self) -> AppResult<Vec<(String, String)>> {
         let mut out = Vec::new();
@@ -784,6 +785,10 @@ impl App {
                 tx.schedule_fired(&tenant.id, &s.id, next, run_id.as_deref())
                     .await?;
                 tx.commit().await?;
+            }
+            // Continuous drafts: a failure here must not stop the runs of the tick.
+            if let Err(e) = self.refresh_drafts(&tenant).await {
+                tracing::warn!(tenant = %tenant.id, error = %e, "draft refresh failed");
             }
         }
         Ok(out)

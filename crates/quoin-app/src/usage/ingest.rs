@@ -510,6 +510,9 @@ impl App {
             .await?;
             out.push(result);
         }
+        let accounts = resolver.bill_to_of(&deltas);
+        tx.mark_draft_usage(&p.tenant_id, &accounts, to_us(now))
+            .await?;
         rollup::apply(&mut tx, &p.tenant_id, deltas).await?;
         tx.commit().await?;
         Ok(out)

@@ -176,6 +176,8 @@ struct ItemCtx {
 #[derive(Debug)]
 struct SubCtx {
     sub: SubscriptionRow,
+    /// The account whose invoices bill the subscription (its draft is refreshed).
+    bill_to: String,
     tz: TimeZone,
     items: Vec<ItemCtx>,
     /// The last local day seen: (start µs, end µs, date); events arrive clustered in time.
@@ -305,6 +307,7 @@ impl Resolver {
         }
         self.ctxs.push(SubCtx {
             sub,
+            bill_to: account.bill_to_id.clone(),
             tz,
             items,
             last_day: None,
@@ -450,6 +453,19 @@ impl Resolver {
                 detail: Some(why),
             }),
         }
+    }
+
+    /// The bill-to accounts of the items in `deltas` (those that received usage), each once.
+    pub(crate) fn bill_to_of(&self, deltas: &rollup::Deltas) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .ctxs
+            .iter()
+            .filter(|c| c.items.iter().any(|i| deltas.contains_key(&i.id)))
+            .map(|c| c.bill_to.as_str())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     pub(crate) fn item_id(&self, t: &Target) -> &str {

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod billing;
 pub mod catalog;
 mod charges;
+pub mod drafts;
 mod dunning;
 pub mod finishing;
 mod fx;
