@@ -38,7 +38,7 @@ use crate::error::{AppError, AppResult};
 pub use ingest::{UsageEvent, MAX_BATCH};
 pub use query::{usage_by_scan, usage_for_period, EventSearch};
 pub(crate) use rating::rate_usage;
-pub use records::{UsageRecord, UsageRecordFilter, UsageState, MAX_WINDOW};
+pub use records::{UsageRecord, UsageRecordFilter, UsageRecordPage, UsageState, MAX_WINDOW};
 pub(crate) use unratable::Unratable;
 pub(crate) use writer::Writer;
 

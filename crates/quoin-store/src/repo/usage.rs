@@ -281,6 +281,33 @@ impl Tx {
             .await?))
     }
 
+    /// How many events match `f` (its cursor aside), counting at most `cap` + 1: a
+    /// bounded scan, so the answer is exact up to `cap` and "more" above it.
+    pub async fn count_usage_events(
+        &mut self,
+        tenant: &str,
+        f: &UsageEventFilter<'_>,
+        cap: i64,
+    ) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM usage_events WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR item_id IN (SELECT id FROM subscription_items \
+                        WHERE tenant_id = $1 AND subscription_id = $2)) \
+                   AND ($3 IS NULL OR item_id = $3) \
+                   AND ($4 IS NULL OR metric_code = $4) \
+                   AND ($5 IS NULL OR ts_us >= $5) AND ($6 IS NULL OR ts_us < $6) \
+                   LIMIT $7) AS matching";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(f.subscription_id)
+            .bind(f.item_id)
+            .bind(f.metric_code)
+            .bind(f.from_us)
+            .bind(f.to_us)
+            .bind(cap.saturating_add(1))
+            .fetch_one(&mut *c)
+            .await?))
+    }
+
     /// The subscription an item belongs to.
     pub async fn usage_item_subscription(
         &mut self,
