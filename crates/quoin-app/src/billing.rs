@@ -792,11 +792,6 @@ impl App {
             }
             created.push(view);
         }
-        if !created.is_empty() {
-            // The stored draft showed what is now invoiced: refresh it.
-            tx.mark_draft_usage(tenant, &[account.id.as_str()], now_us)
-                .await?;
-        }
         let mut sub_through: HashMap<usize, Date> = HashMap::new();
         for (handle, outcome) in outcomes {
             let (si, item) = &items[handle];
@@ -818,6 +813,12 @@ impl App {
                 tx.set_billed_through(tenant, &sub.id, &through.to_string())
                     .await?;
             }
+        }
+        if !created.is_empty() {
+            // The stored draft showed what is now invoiced: refresh it. Last, so item rows
+            // are locked before the draft row, as ingestion does.
+            tx.mark_draft_usage(tenant, &[account.id.as_str()], now_us)
+                .await?;
         }
         Ok(created)
     }

@@ -511,9 +511,9 @@ impl App {
             out.push(result);
         }
         let accounts = resolver.bill_to_of(&deltas);
+        rollup::apply(&mut tx, &p.tenant_id, deltas).await?;
         tx.mark_draft_usage(&p.tenant_id, &accounts, to_us(now))
             .await?;
-        rollup::apply(&mut tx, &p.tenant_id, deltas).await?;
         tx.commit().await?;
         Ok(out)
     }

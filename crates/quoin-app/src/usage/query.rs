@@ -475,8 +475,8 @@ impl App {
         }
         let now = self.tenant_now(&mut tx, tenant).await?;
         let accounts = resolver.bill_to_of(&deltas);
-        tx.mark_draft_usage(tenant, &accounts, to_us(now)).await?;
         rollup::apply(&mut tx, tenant, deltas).await?;
+        tx.mark_draft_usage(tenant, &accounts, to_us(now)).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -177,11 +177,12 @@ async fn stage_and_commit(
     let mut order: Vec<_> = tenants.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     for (tenant, state) in order {
-        // Drafts to refresh: one statement per tenant and transaction, not per event.
         let accounts = state.resolver.bill_to_of(&state.deltas);
+        rollup::apply(&mut tx, &tenant, state.deltas).await?;
+        // Drafts to refresh: one statement per tenant and transaction, not per event; after
+        // the rollups, so item rows are locked before draft rows, as billing does.
         tx.mark_draft_usage(&tenant, &accounts, state.now_us)
             .await?;
-        rollup::apply(&mut tx, &tenant, state.deltas).await?;
     }
     tx.commit().await?;
     Ok(())
