@@ -355,28 +355,41 @@ impl App {
             .ok_or_else(|| AppError::not_found("account", account_id))?;
         let payer = lock_account(&mut tx, tenant, &account.bill_to_id).await?;
         let now = self.tenant_now(&mut tx, tenant).await?;
-        let today = account_today(&payer, now)?;
-        let horizon = today
-            .checked_add(jiff::Span::new().days(UPCOMING_HORIZON_DAYS))
-            .map_err(internal)?;
-        let drafts = self
-            .bill_in_tx(&mut tx, &payer, horizon, false, to_us(now), Reads::DIRECT)
-            .await;
+        let next = self.draw_next_invoice(&mut tx, &payer, now).await;
         // Nothing of this may stay, whatever happened.
         tx.rollback().await?;
-        let mut next = drafts?
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::Conflict {
-                code: "no_upcoming_invoice",
-                message: format!(
-                    "account `{}` has nothing to bill in the next {UPCOMING_HORIZON_DAYS} days",
-                    payer.id
-                ),
-            })?;
+        let mut next = next?.ok_or_else(|| AppError::Conflict {
+            code: "no_upcoming_invoice",
+            message: format!(
+                "account `{}` has nothing to bill in the next {UPCOMING_HORIZON_DAYS} days",
+                payer.id
+            ),
+        })?;
         next.id = "upcoming".into();
         next.status = "upcoming".into();
         Ok(next)
+    }
+
+    /// The next invoice of bill-to account `payer` (locked by the caller) as billing would
+    /// draw it at `now`, open-period usage to date included; `None` when nothing is due
+    /// within the horizon. Billing runs under a savepoint that is rolled back, so nothing
+    /// of it stays in `tx` (the upcoming invoice and the stored drafts both use it).
+    pub(crate) async fn draw_next_invoice(
+        &self,
+        tx: &mut Tx,
+        payer: &AccountRow,
+        now: Timestamp,
+    ) -> AppResult<Option<Invoice>> {
+        let today = account_today(payer, now)?;
+        let horizon = today
+            .checked_add(jiff::Span::new().days(UPCOMING_HORIZON_DAYS))
+            .map_err(internal)?;
+        tx.savepoint("draw_next_invoice").await?;
+        let drafts = self
+            .bill_in_tx(tx, payer, horizon, false, to_us(now), Reads::DIRECT)
+            .await;
+        tx.rollback_to_savepoint("draw_next_invoice").await?;
+        Ok(drafts?.into_iter().next())
     }
 
     /// Creates every invoice of a bill-to account that is due on `today` and not yet billed,
@@ -855,6 +868,12 @@ impl App {
                     .await?;
             }
         }
+        if !created.is_empty() && !reads.is_page() {
+            // The stored draft showed what is now invoiced: refresh it. Last, so item rows
+            // are locked before the draft row, as ingestion does (a run does this once
+            // per page).
+            tx.touch_drafts(tenant, &[account.id.as_str()]).await?;
+        }
         Ok(created)
     }
 
@@ -911,6 +930,7 @@ impl App {
                     &metric,
                     (service.start, service.end),
                     terms.currency,
+                    crate::usage::Unratable::Park,
                 )
                 .await?;
                 let (quantity, money) = match voice {
@@ -923,9 +943,15 @@ impl App {
                         (v.quantity, v.amount)
                     }
                     None => {
-                        let (quantity, amount) =
-                            crate::usage::rate_usage(tx, u.item, &price, service, terms.currency)
-                                .await?;
+                        let (quantity, amount) = crate::usage::rate_usage(
+                            tx,
+                            u.item,
+                            &price,
+                            service,
+                            terms.currency,
+                            crate::usage::Unratable::Park,
+                        )
+                        .await?;
                         through = Some(service.end);
                         if quantity.is_zero() && amount.is_zero() {
                             continue;

@@ -61,6 +61,11 @@ impl Reads<'_> {
     /// Every read is a query of its own.
     pub(crate) const DIRECT: Reads<'static> = Reads(None);
 
+    /// Whether a page read ahead serves these reads (and its run does page-level writes).
+    pub(crate) fn is_page(self) -> bool {
+        self.0.is_some()
+    }
+
     /// Rows were changed beyond this account's billing: what the page read ahead is no
     /// longer trusted, for this account or the rest of the page.
     pub(crate) fn stale(self) -> Reads<'static> {

@@ -14,6 +14,7 @@ pub mod clock;
 mod credit_lines;
 mod credit_notes;
 mod documents;
+pub mod drafts;
 mod dunning;
 pub mod error;
 mod events;

@@ -14,7 +14,8 @@ use crate::catalog::spec::{
 pub use crate::ledger_model::*;
 pub use crate::runs_model::*;
 pub use crate::usage::voice_model::{
-    BandInput, DestinationInput, RatingPlan, RatingPlanInput, RatingPlanList, WindowInput,
+    BandInput, DestinationInput, NewDestinations, RatingPlan, RatingPlanInput, RatingPlanList,
+    WindowInput,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -800,4 +801,43 @@ pub enum ChangePolicy {
     EndOfPeriod,
     /// Refused with 422 `plan_change_not_allowed`.
     Illegal,
+}
+
+/// The tenant's cadence of continuous draft invoices (`PUT /v1/draft-invoice-settings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftSettings {
+    /// How often, at most, an account's stored draft is recomputed while usage arrives
+    /// (seconds on the tenant's clock, 1–86400; default 300).
+    pub draft_refresh_seconds: i64,
+}
+
+/// Why the last refresh stored no invoice (billing the account failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DraftProblem {
+    pub code: String,
+    pub message: String,
+}
+
+/// The stored draft of a bill-to account's next invoice (`GET /v1/accounts/{id}/draft-invoice`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DraftInvoice {
+    /// The bill-to account the draft belongs to.
+    pub account_id: String,
+    /// The invoice as billing would draw it at `refreshed_at` (`id` and `status` are
+    /// `draft`); absent when nothing was due within the horizon or billing failed.
+    #[schema(value_type = Option<Invoice>)]
+    pub invoice: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<DraftProblem>,
+    #[schema(value_type = String, format = DateTime)]
+    pub refreshed_at: Timestamp,
+    /// Seconds from `refreshed_at` to now on the tenant's clock.
+    pub age_seconds: i64,
+    /// When the latest usage the draft includes arrived (the watermark).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub usage_through: Option<Timestamp>,
+    /// Usage arrived after the draft was computed; the next refresh due includes it.
+    pub usage_pending: bool,
+    pub refresh_seconds: i64,
 }

@@ -205,6 +205,7 @@ pub fn router(app: App) -> Router {
         .merge(tmf635::routes())
         .merge(routes::payments::routes())
         .merge(routes::voice::routes())
+        .merge(routes::drafts::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.

@@ -79,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::payments::ReceivablesDoc::openapi());
     doc.merge(crate::routes::voice::VoiceDoc::openapi());
+    doc.merge(crate::routes::drafts::DraftsDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

@@ -317,6 +317,8 @@ pub struct SuspenseRow {
     pub metric_code: String,
     pub ts_us: i64,
     pub received_at_us: i64,
+    /// What exactly is wrong (e.g. the rating problem of an `unratable` CDR).
+    pub detail: Option<String>,
 }
 
 /// One day of an item's metric (per group): decimals as text.

@@ -5,6 +5,7 @@ pub mod billing;
 pub mod billing_page;
 pub mod catalog;
 mod charges;
+pub mod drafts;
 mod dunning;
 pub mod finishing;
 mod fx;
