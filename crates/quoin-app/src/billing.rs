@@ -24,7 +24,7 @@ use quoin_store::Tx;
 
 use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
-use crate::billing_reads::Reads;
+use crate::billing_reads::{PageReads, Reads};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -1111,17 +1111,21 @@ impl App {
         for payer in payers {
             let result = async {
                 let mut tx = self.store.begin().await?;
-                let account = lock_account(&mut tx, tenant, &payer).await?;
-                let today = account_today(&account, now)?;
-                // Retries, then dunning: a retry that pays resolves dunning, and a
-                // suspension or disconnect dunning makes is billed today.
-                self.retry_payments_in_tx(&mut tx, &account, today, to_us(now))
-                    .await?;
-                self.dunning_in_tx(&mut tx, &account, today, to_us(now))
-                    .await?;
+                // The same page reads as an invoice run, for a page of one account.
+                let page = PageReads::load(&mut tx, tenant, std::slice::from_ref(&payer)).await?;
                 let created = self
-                    .bill_in_tx(&mut tx, &account, today, true, to_us(now), Reads::DIRECT)
+                    .bill_payer(
+                        &mut tx,
+                        &page,
+                        &payer,
+                        |a| account_today(a, now),
+                        true,
+                        to_us(now),
+                    )
                     .await?;
+                if !created.is_empty() {
+                    tx.touch_drafts(tenant, &[payer.as_str()]).await?;
+                }
                 tx.commit().await?;
                 AppResult::Ok(created)
             }
@@ -1139,6 +1143,36 @@ impl App {
             }
         }
         Ok((invoices, errors))
+    }
+
+    /// Bills one bill-to account of a page read ahead as the daily job and invoice runs do:
+    /// payment retries, then dunning (a retry that pays resolves dunning; a suspension or
+    /// disconnect dunning makes is billed today), then billing for the account's `day`.
+    /// Either of the first two may change what the page read, which then goes stale.
+    /// Drafts are not touched: the caller does that once for all it billed.
+    pub(crate) async fn bill_payer(
+        &self,
+        tx: &mut Tx,
+        page: &PageReads,
+        payer: &str,
+        day: impl Fn(&AccountRow) -> AppResult<Date>,
+        finalize: bool,
+        now_us: i64,
+    ) -> AppResult<Vec<Invoice>> {
+        let mut reads = page.reads();
+        let account = match page.account(payer) {
+            Some(a) => a.clone(),
+            None => lock_account(tx, &page.tenant, payer).await?,
+        };
+        let day = day(&account)?;
+        if self.retry_payments_in_tx(tx, &account, day, now_us).await? {
+            reads = reads.stale();
+        }
+        if self.dunning_with(tx, &account, day, now_us, reads).await? {
+            reads = reads.stale();
+        }
+        self.bill_in_tx(tx, &account, day, finalize, now_us, reads)
+            .await
     }
 
     pub async fn finalize_invoice(&self, p: &Principal, id: &str) -> AppResult<Invoice> {

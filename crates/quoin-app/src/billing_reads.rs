@@ -20,6 +20,7 @@ use crate::model::DunningPolicy;
 
 /// A page of accounts' billing reads, plus the tenant settings every account shares.
 pub(crate) struct PageReads {
+    pub(crate) tenant: String,
     rows: BillingPageRows,
     finishing: TenantFinishing,
     dunning: Option<DunningPolicy>,
@@ -32,6 +33,7 @@ impl PageReads {
     /// Reads (on PostgreSQL: locks) the sorted `accounts` and everything billing them reads.
     pub(crate) async fn load(tx: &mut Tx, tenant: &str, accounts: &[String]) -> AppResult<Self> {
         Ok(Self {
+            tenant: tenant.to_string(),
             rows: tx.billing_page_rows(tenant, accounts).await?,
             finishing: TenantFinishing::load(tx, tenant).await?,
             dunning: crate::dunning::load_policy(tx, tenant).await?,

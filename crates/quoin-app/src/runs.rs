@@ -22,7 +22,6 @@ use quoin_store::new_id;
 use quoin_store::repo::runs::{InvoiceRunErrorRow, InvoiceRunRow, RunProgress, RunScheduleRow};
 use quoin_store::Tx;
 
-use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
 use crate::billing_reads::PageReads;
@@ -512,31 +511,16 @@ impl App {
         let page = PageReads::load(&mut tx, tenant, &payers).await?;
         for payer in &payers {
             tx.savepoint("run_account").await?;
-            let result = async {
-                let mut reads = page.reads();
-                let account = match page.account(payer) {
-                    Some(a) => a.clone(),
-                    None => lock_account(&mut tx, tenant, payer).await?,
-                };
-                let day = self.run_date(row, &account)?;
-                // Retries and dunning first, as in `run_billing`: what dunning
-                // suspends is billed today. Either may change what the page read ahead.
-                if self
-                    .retry_payments_in_tx(&mut tx, &account, day, row.at_us)
-                    .await?
-                {
-                    reads = reads.stale();
-                }
-                if self
-                    .dunning_with(&mut tx, &account, day, row.at_us, reads)
-                    .await?
-                {
-                    reads = reads.stale();
-                }
-                self.bill_in_tx(&mut tx, &account, day, finalize_inline, row.at_us, reads)
-                    .await
-            }
-            .await;
+            let result = self
+                .bill_payer(
+                    &mut tx,
+                    &page,
+                    payer,
+                    |a| self.run_date(row, a),
+                    finalize_inline,
+                    row.at_us,
+                )
+                .await;
             match result {
                 Ok(invoices) => {
                     tx.release_savepoint("run_account").await?;
