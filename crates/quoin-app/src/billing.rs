@@ -1165,7 +1165,10 @@ impl App {
             None => lock_account(tx, &page.tenant, payer).await?,
         };
         let day = day(&account)?;
-        if self.retry_payments_in_tx(tx, &account, day, now_us).await? {
+        if self
+            .retry_payments_in_tx(tx, &account, day, now_us, reads)
+            .await?
+        {
             reads = reads.stale();
         }
         if self.dunning_with(tx, &account, day, now_us, reads).await? {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use quoin_store::repo::billing_page::BillingPageRows;
 use quoin_store::repo::ledger::AccountDocuments;
+use quoin_store::repo::retries::PaymentRetryRow;
 use quoin_store::rows::{
     AccountRow, ChargeRow, ItemSegmentRow, PriceRow, ProductRow, SubscriptionItemRow,
     SubscriptionRow, SubscriptionVersionRow,
@@ -48,6 +49,11 @@ impl PageReads {
         } else {
             Reads(Some(self))
         }
+    }
+
+    /// Whether any account of the page has payment retries scheduled.
+    pub(crate) fn has_retries(&self) -> bool {
+        !self.rows.retries.is_empty()
     }
 
     pub(crate) fn account(&self, id: &str) -> Option<&AccountRow> {
@@ -213,6 +219,32 @@ impl Reads<'_> {
             }
             None => load_books(tx, account).await,
         }
+    }
+
+    /// The account's payment retries due by `day`, oldest first.
+    pub(crate) async fn due_retries(
+        self,
+        tx: &mut Tx,
+        account: &AccountRow,
+        day: &str,
+    ) -> AppResult<Vec<PaymentRetryRow>> {
+        Ok(match self.0 {
+            Some(p) => p
+                .rows
+                .retries
+                .get(&account.id)
+                .map(|r| {
+                    r.iter()
+                        .filter(|r| r.next_retry_on.as_deref().is_some_and(|d| d <= day))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => {
+                tx.due_payment_retries(&account.tenant_id, &account.id, day)
+                    .await?
+            }
+        })
     }
 
     /// The tenant's dunning policy.

@@ -13,6 +13,7 @@ use quoin_store::Tx;
 use serde_json::json;
 
 use crate::auth::{Action, Principal};
+use crate::billing_reads::Reads;
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -274,11 +275,10 @@ impl App {
         account: &AccountRow,
         today: Date,
         now_us: i64,
+        reads: Reads<'_>,
     ) -> AppResult<bool> {
         let tenant = account.tenant_id.as_str();
-        let due = tx
-            .due_payment_retries(tenant, &account.id, &today.to_string())
-            .await?;
+        let due = reads.due_retries(tx, account, &today.to_string()).await?;
         let any = !due.is_empty();
         for mut plan in due {
             let days: Vec<i64> = serde_json::from_str(&plan.retry_days).map_err(internal)?;

@@ -491,6 +491,32 @@ impl App {
         chunk: i64,
         finalize_inline: bool,
     ) -> AppResult<Chunk> {
+        // Almost every page bills without an error, so it is first billed without a
+        // savepoint per account (two statements each); a page where an account fails is
+        // rolled back and billed again with them, recording the failures.
+        match self
+            .bill_page(row, owner, chunk, finalize_inline, false)
+            .await?
+        {
+            Some(done) => Ok(done),
+            None => self
+                .bill_page(row, owner, chunk, finalize_inline, true)
+                .await?
+                .ok_or_else(|| internal("a careful page pass gave up")),
+        }
+    }
+
+    /// Bills the next page of accounts in one transaction. `careful`: each account under
+    /// a savepoint, its failure recorded; otherwise the first failure rolls the page back
+    /// and answers `None`.
+    async fn bill_page(
+        &self,
+        row: &InvoiceRunRow,
+        owner: &str,
+        chunk: i64,
+        finalize_inline: bool,
+        careful: bool,
+    ) -> AppResult<Option<Chunk>> {
         let tenant = row.tenant_id.as_str();
         let mut tx = self.store.begin().await?;
         let payers = tx
@@ -498,7 +524,7 @@ impl App {
             .await?;
         let Some(last) = payers.last().cloned() else {
             tx.rollback().await?;
-            return Ok(Chunk::StepDone);
+            return Ok(Some(Chunk::StepDone));
         };
         let mut p = RunProgress {
             step: row.step,
@@ -509,8 +535,13 @@ impl App {
         let mut invoiced_accounts: Vec<String> = Vec::new();
         // One query per table for the whole page instead of ~30 per account.
         let page = PageReads::load(&mut tx, tenant, &payers).await?;
+        // A retry charges a gateway, which a rollback does not undo: such pages are not
+        // billed twice.
+        let careful = careful || page.has_retries();
         for payer in &payers {
-            tx.savepoint("run_account").await?;
+            if careful {
+                tx.savepoint("run_account").await?;
+            }
             let result = self
                 .bill_payer(
                     &mut tx,
@@ -523,7 +554,9 @@ impl App {
                 .await;
             match result {
                 Ok(invoices) => {
-                    tx.release_savepoint("run_account").await?;
+                    if careful {
+                        tx.release_savepoint("run_account").await?;
+                    }
                     p.accounts_billed += 1;
                     if !invoices.is_empty() {
                         invoiced_accounts.push(payer.clone());
@@ -535,6 +568,10 @@ impl App {
                         }
                         created_ids.push(inv.id);
                     }
+                }
+                Err(_) if !careful => {
+                    tx.rollback().await?;
+                    return Ok(None);
                 }
                 Err(e) => {
                     tx.rollback_to_savepoint("run_account").await?;
@@ -551,7 +588,7 @@ impl App {
         tx.touch_drafts(tenant, &invoiced).await?;
         tx.clear_account_billing_errors(tenant, row.cursor.as_deref(), &last, &row.id)
             .await?;
-        commit_chunk(tx, row, owner, &p).await
+        commit_chunk(tx, row, owner, &p).await.map(Some)
     }
 
     async fn record_account_error(

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::finishing::{RedemptionRow, TaxProfileRow, WalletRow};
 use super::ledger::AccountDocuments;
+use super::retries::PaymentRetryRow;
 use crate::rows::{
     AccountRow, ChargeRow, ItemSegmentRow, PriceRow, ProductRow, SubscriptionItemRow,
     SubscriptionRow, SubscriptionVersionRow,
@@ -60,6 +61,8 @@ pub struct BillingPageRows {
     pub wallets: HashMap<String, Vec<WalletRow>>,
     /// Ledger documents by account, as `account_documents` returns them.
     pub documents: HashMap<String, AccountDocuments>,
+    /// Scheduled payment retries by account, by date (all dates: callers cut at their day).
+    pub retries: HashMap<String, Vec<PaymentRetryRow>>,
 }
 
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
@@ -186,6 +189,15 @@ impl Tx {
             tenant,
             accounts
         );
+        let retries = fetch_in!(
+            self,
+            PaymentRetryRow,
+            "SELECT * FROM payment_retries WHERE tenant_id = $1 AND status = 'scheduled' \
+             AND account_id IN",
+            "ORDER BY account_id, next_retry_on, invoice_id",
+            tenant,
+            accounts
+        );
         let documents = self.page_documents(tenant, accounts).await?;
         Ok(BillingPageRows {
             accounts: account_rows,
@@ -203,6 +215,7 @@ impl Tx {
             redemptions: group(redemptions, |r| &r.account_id),
             wallets: group(wallets, |w| &w.account_id),
             documents,
+            retries: group(retries, |r| &r.account_id),
         })
     }
 
