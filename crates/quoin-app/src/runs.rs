@@ -569,7 +569,9 @@ impl App {
                         created_ids.push(inv.id);
                     }
                 }
-                Err(_) if !careful => {
+                Err(e) if !careful => {
+                    tracing::info!(tenant, run = %row.id, account = %payer, error = %e,
+                        "an account failed: the page is billed again with savepoints");
                     tx.rollback().await?;
                     return Ok(None);
                 }

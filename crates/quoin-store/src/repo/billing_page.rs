@@ -12,28 +12,35 @@ use crate::rows::{
     AccountRow, ChargeRow, ItemSegmentRow, PriceRow, ProductRow, SubscriptionItemRow,
     SubscriptionRow, SubscriptionVersionRow,
 };
-use crate::{on_tx, Result, Tx};
+use crate::{Result, Tx};
 
-/// Ids bound per `IN (…)` list: far under SQLite's and PostgreSQL's bind limits.
-const IN_IDS: usize = 900;
-
-/// `SELECT … WHERE tenant_id = $1 AND <column> IN ($2, …) <tail>` over `ids` in chunks.
+/// `SELECT … WHERE tenant_id = $1 AND <column> IN <ids> <tail>`, the ids bound as one
+/// value: a JSON array read by `json_each` on SQLite, a `text[]` on PostgreSQL. (sqlx
+/// binds SQLite parameters at a cost that grows with their number, so a list of hundreds
+/// of `$n` costs more than the query; one packed value keeps it flat.)
 macro_rules! fetch_in {
     ($tx:expr, $ty:ty, $head:expr, $tail:expr, $tenant:expr, $ids:expr) => {{
-        let mut out: Vec<$ty> = Vec::new();
-        for chunk in $ids.chunks(IN_IDS) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!("{} ({}) {}", $head, marks.join(", "), $tail);
-            let rows: Vec<$ty> = on_tx!($tx, |c| {
-                let mut q = sqlx::query_as(&sql).bind($tenant);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                q.fetch_all(&mut *c).await?
-            });
-            out.extend(rows);
-        }
-        out
+        let ids: &[String] = &$ids;
+        let rows: Vec<$ty> = match $tx {
+            Tx::Sqlite(t) => {
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let sql = format!("{} (SELECT value FROM json_each($2)) {}", $head, $tail);
+                sqlx::query_as(&sql)
+                    .bind($tenant)
+                    .bind(super::usage::pack_strs(&refs))
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                let sql = format!("{} (SELECT unnest($2::text[])) {}", $head, $tail);
+                sqlx::query_as(&sql)
+                    .bind($tenant)
+                    .bind(ids)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        };
+        rows
     }};
 }
 

@@ -34,20 +34,26 @@ impl Tx {
     /// showed). Only drafts that exist: an account that never had usage keeps none, so an
     /// invoice run does not create a million drafts to recompute.
     pub async fn touch_drafts(&mut self, tenant: &str, accounts: &[&str]) -> Result<()> {
-        for chunk in accounts.chunks(900) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "UPDATE draft_invoices SET usage_version = usage_version + 1 \
-                 WHERE tenant_id = $1 AND account_id IN ({})",
-                marks.join(", ")
-            );
-            on_tx!(self, |c| {
-                let mut q = sqlx::query(&sql).bind(tenant);
-                for a in chunk {
-                    q = q.bind(*a);
-                }
-                q.execute(&mut *c).await?;
-            });
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        const SET: &str = "UPDATE draft_invoices SET usage_version = usage_version + 1 \
+                           WHERE tenant_id = $1 AND account_id IN";
+        match self {
+            Tx::Sqlite(t) => {
+                sqlx::query(&format!("{SET} (SELECT value FROM json_each($2))"))
+                    .bind(tenant)
+                    .bind(super::usage::pack_strs(accounts))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            Tx::Postgres(t) => {
+                sqlx::query(&format!("{SET} (SELECT unnest($2::text[]))"))
+                    .bind(tenant)
+                    .bind(accounts)
+                    .execute(&mut **t)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -39,18 +39,50 @@ impl<T> Page<T> {
     }
 }
 
-/// `INSERT INTO table (fields…) VALUES ($1…)` binding the same-named fields of a row.
-/// The row is destructured without `..`, so forgetting a column is a compile error.
+/// Placeholder `n` (1-based) of a statement in the connection's dialect. SQLite gets
+/// anonymous `?`: sqlx looks each bound parameter's name up in a list SQLite scans from the
+/// start, so `$n` names cost quadratically in a statement's parameter count (a 22-column
+/// insert spent more time there than writing its row).
+pub(crate) trait Placeholder {
+    fn placeholder(&self, n: usize) -> String;
+}
+
+impl Placeholder for sqlx::SqliteConnection {
+    fn placeholder(&self, _n: usize) -> String {
+        "?".to_string()
+    }
+}
+
+impl Placeholder for sqlx::PgConnection {
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+}
+
+/// `INSERT INTO table (fields…) VALUES (…)` binding the same-named fields of a row, in
+/// order. The row is destructured without `..`, so forgetting a column is a compile error.
 macro_rules! insert_row {
     ($conn:expr, $table:literal, $ty:ident, $row:expr, [$($field:ident),+ $(,)?]) => {{
+        use $crate::repo::Placeholder as _;
+        let conn = $conn;
         let $ty { $($field),+ } = $row;
         let cols: &[&str] = &[$(stringify!($field)),+];
-        let values: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+        let values: Vec<String> = (1..=cols.len()).map(|i| conn.placeholder(i)).collect();
         let sql = format!("INSERT INTO {} ({}) VALUES ({})", $table, cols.join(", "), values.join(", "));
-        sqlx::query(&sql)$(.bind($field))+.execute($conn).await?;
+        sqlx::query(&sql)$(.bind($field))+.execute(conn).await?;
     }};
 }
 pub(crate) use insert_row;
+
+impl crate::Tx {
+    /// Placeholder `n` in this transaction's dialect (see [`Placeholder`]).
+    pub(crate) fn placeholder(&self, n: usize) -> String {
+        match self {
+            crate::Tx::Sqlite(_) => "?".to_string(),
+            crate::Tx::Postgres(_) => format!("${n}"),
+        }
+    }
+}
 
 /// Tables counted by [`crate::Tx::row_counts`]; tests use it to prove rejected input wrote nothing.
 pub const TENANT_TABLES: &[&str] = &[

@@ -326,19 +326,30 @@ impl Tx {
         run: &str,
         ids: &[String],
     ) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "UPDATE invoices SET run_id = $2 WHERE tenant_id = $1 AND id IN ({})",
-                marks.join(", ")
-            );
-            on_tx!(self, |c| {
-                let mut q = sqlx::query(&sql).bind(tenant).bind(run);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                q.execute(&mut *c).await?;
-            });
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // One packed list, not a `$n` per id: sqlx's SQLite binding cost grows with the
+        // number of parameters (see repo/billing_page.rs).
+        const SET: &str = "UPDATE invoices SET run_id = $2 WHERE tenant_id = $1 AND id IN";
+        match self {
+            Tx::Sqlite(t) => {
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                sqlx::query(&format!("{SET} (SELECT value FROM json_each($3))"))
+                    .bind(tenant)
+                    .bind(run)
+                    .bind(super::usage::pack_strs(&refs))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            Tx::Postgres(t) => {
+                sqlx::query(&format!("{SET} (SELECT unnest($3::text[]))"))
+                    .bind(tenant)
+                    .bind(run)
+                    .bind(ids)
+                    .execute(&mut **t)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -572,8 +583,7 @@ macro_rules! bulk_insert {
                         sql.push_str(", ");
                     }
                     n += 1;
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
+                    sql.push_str(&$tx.placeholder(n));
                 }
                 sql.push(')');
             }
