@@ -137,18 +137,18 @@ fn progress(n: usize, what: &str) -> ProgressBar {
 
 /// Prints the memory figures when the count of stored events crosses a multiple of
 /// `every`, so a long run shows whether memory grows with the events.
-struct RssProbe {
+pub(crate) struct RssProbe {
     every: usize,
     next: usize,
 }
 
 impl RssProbe {
-    fn new(every: usize) -> Self {
+    pub(crate) fn new(every: usize) -> Self {
         Self { every, next: every }
     }
 
     /// `done` events stored in `took` (the timed writes only).
-    fn observe(&mut self, bar: &ProgressBar, done: usize, took: Duration) {
+    pub(crate) fn observe(&mut self, bar: &ProgressBar, done: usize, took: Duration) {
         if self.every == 0 || done < self.next {
             return;
         }
@@ -156,12 +156,16 @@ impl RssProbe {
             self.next += self.every;
         }
         let secs = took.as_secs_f64();
-        bar.println(format!(
-            "  after {done:>11} events: RSS {} | peak RSS (VmHWM) {} | {:.0} events/s so far",
-            mib(crate::bench::rss_mib()),
-            mib(crate::bench::peak_rss_mib()),
-            done as f64 / secs.max(1e-9)
-        ));
+        // `suspend`, not `ProgressBar::println`: the latter prints nothing when the bar is
+        // hidden (output not a terminal), which is how long runs are logged.
+        bar.suspend(|| {
+            println!(
+                "  after {done:>11} events: RSS {} | peak RSS (VmHWM) {} | {:.0} events/s so far",
+                mib(crate::bench::rss_mib()),
+                mib(crate::bench::peak_rss_mib()),
+                done as f64 / secs.max(1e-9)
+            )
+        });
     }
 }
 

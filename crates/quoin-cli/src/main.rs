@@ -192,6 +192,9 @@ enum BenchCmd {
         /// The order events are stored in (same stored data either way).
         #[arg(long, value_enum, default_value = "subscription")]
         order: usage_query_bench::Order,
+        /// Only query the tenant an earlier run populated in the same data dir.
+        #[arg(long)]
+        reuse_tenant: Option<String>,
     },
     /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
     InvoiceRun {
@@ -446,6 +449,7 @@ async fn main() -> anyhow::Result<()> {
             queries,
             http_queries,
             order,
+            reuse_tenant,
         }) => {
             let app = open_app(&cfg).await?;
             let options = usage_query_bench::UsageQueryOptions {
@@ -456,6 +460,7 @@ async fn main() -> anyhow::Result<()> {
                 queries,
                 http_queries,
                 order,
+                reuse_tenant,
             };
             usage_query_bench::bench(&app, options).await?;
         }

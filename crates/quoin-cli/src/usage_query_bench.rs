@@ -15,9 +15,9 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::civil::{date, Date};
 use jiff::Timestamp;
-use quoin_app::model::SetTestClock;
+use quoin_app::model::{CreateApiKey, ListParams, SetTestClock};
 use quoin_app::usage::{usage_by_scan, UsageEvent};
-use quoin_app::{App, Principal};
+use quoin_app::{App, Principal, Role};
 use quoin_store::new_id;
 use quoin_store::rows::{
     AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::bench::{mix, peak_rss_mib};
-use crate::ingest_bench::Conn;
+use crate::ingest_bench::{Conn, RssProbe};
 
 /// What `quoin bench usage-query` runs.
 pub struct UsageQueryOptions {
@@ -37,6 +37,8 @@ pub struct UsageQueryOptions {
     pub queries: usize,
     pub http_queries: usize,
     pub order: Order,
+    /// Query a tenant populated by an earlier run (same data dir) instead of storing anew.
+    pub reuse_tenant: Option<String>,
 }
 
 /// Subscriptions start here; events run from here to the clock.
@@ -232,6 +234,45 @@ async fn populate(app: &App, n: usize) -> anyhow::Result<Population> {
     })
 }
 
+/// A tenant populated by an earlier run: its subscriptions and a new admin key for HTTP.
+async fn existing(app: &App, tenant: &str) -> anyhow::Result<Population> {
+    let principal = app.operator(tenant).await?;
+    let admin_key = app
+        .create_api_key(
+            &principal,
+            CreateApiKey {
+                name: "usage-query bench".into(),
+                role: Role::Admin,
+            },
+        )
+        .await?
+        .key;
+    let mut subscription_ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_subscriptions(
+                &principal,
+                None,
+                &ListParams {
+                    limit: Some(200),
+                    cursor,
+                },
+            )
+            .await?;
+        subscription_ids.extend(page.data.into_iter().map(|s| s.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(Population {
+        principal,
+        admin_key,
+        subscription_ids,
+    })
+}
+
 /// The order events are stored in. The stored events (and so the queried rollups) are the
 /// same either way; only the ingest rate differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -344,6 +385,55 @@ impl Latencies {
     }
 }
 
+/// Timed calls, each with the time this process's threads spent runnable but waiting
+/// for a CPU meanwhile (the machine is shared: this separates the query's own cost from
+/// time-slicing with other work).
+#[derive(Default)]
+struct Samples {
+    wall: Vec<Duration>,
+    waited: Vec<Duration>,
+}
+
+impl Samples {
+    fn start(&self) -> (Instant, u64) {
+        (Instant::now(), runqueue_wait_ns().unwrap_or(0))
+    }
+
+    fn stop(&mut self, (t, w): (Instant, u64)) {
+        let wall = t.elapsed();
+        let waited = runqueue_wait_ns().unwrap_or(0).saturating_sub(w);
+        self.wall.push(wall);
+        self.waited.push(Duration::from_nanos(waited));
+    }
+
+    fn print(self, label: &str) {
+        let own: Vec<Duration> = self
+            .wall
+            .iter()
+            .zip(&self.waited)
+            .map(|(w, q)| w.saturating_sub(*q))
+            .collect();
+        Latencies(self.wall).print(label);
+        Latencies(self.waited).print("  of it waiting for a CPU");
+        Latencies(own).print("  wall minus that wait");
+    }
+}
+
+/// Nanoseconds the threads of this process have spent runnable but not running, summed
+/// over threads (`/proc/self/task/*/schedstat`, second field); `None` where unavailable.
+fn runqueue_wait_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(task) = task else { continue };
+        // A thread may exit between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += stat.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// The subscription the `q`-th query asks about (a different stream from the events').
 fn pick(q: usize, subscriptions: usize) -> usize {
     (mix(0xABCD_0000_0000 + q as u64) % subscriptions as u64) as usize
@@ -370,6 +460,51 @@ pub async fn bench(app: &App, o: UsageQueryOptions) -> anyhow::Result<()> {
         o.queries,
         o.http_queries,
     );
+    let pop = match &o.reuse_tenant {
+        Some(tenant) => {
+            let pop = existing(app, tenant).await?;
+            println!(
+                "reusing tenant {tenant}: {} subscriptions (nothing stored in this run)",
+                pop.subscription_ids.len()
+            );
+            pop
+        }
+        None => store_all(app, &o, span_us).await?,
+    };
+    let subscriptions = pop.subscription_ids.len();
+    if subscriptions == 0 {
+        bail!("no subscriptions to query");
+    }
+    check_against_scan(app, &pop).await?;
+
+    let mut lat = Samples::default();
+    let mut items = 0;
+    for q in 0..o.queries {
+        let id = &pop.subscription_ids[pick(q, subscriptions)];
+        let start = lat.start();
+        let usage = app.subscription_usage(&pop.principal, id, None).await?;
+        lat.stop(start);
+        items += usage.items.len();
+    }
+    if items != o.queries * METRICS.len() {
+        bail!(
+            "expected {} usage items per answer, got {items} in {} answers",
+            METRICS.len(),
+            o.queries
+        );
+    }
+    lat.print("in-process subscription_usage");
+
+    if o.http_queries > 0 {
+        let lat = http_queries(app, &pop, o.http_queries, subscriptions).await?;
+        lat.print("HTTP GET …/usage (loopback)");
+    }
+    println!("peak RSS (VmHWM): {}", rss_text());
+    Ok(())
+}
+
+/// Creates the population and stores the events, printing the ingest figures.
+async fn store_all(app: &App, o: &UsageQueryOptions, span_us: i64) -> anyhow::Result<Population> {
     let t0 = Instant::now();
     let pop = populate(app, o.subscriptions).await?;
     println!(
@@ -394,6 +529,7 @@ pub async fn bench(app: &App, o: UsageQueryOptions) -> anyhow::Result<()> {
     );
     let per_commit = o.batch * o.group;
     let t1 = Instant::now();
+    let mut probe = RssProbe::new(10_000_000);
     let (mut accepted, mut suspended) = (0, 0);
     let mut next = 0;
     while next < o.events {
@@ -406,6 +542,7 @@ pub async fn bench(app: &App, o: UsageQueryOptions) -> anyhow::Result<()> {
         }
         bar.inc((end - next) as u64);
         next = end;
+        probe.observe(&bar, next, t1.elapsed());
     }
     bar.finish_and_clear();
     let ingest = t1.elapsed();
@@ -423,32 +560,7 @@ pub async fn bench(app: &App, o: UsageQueryOptions) -> anyhow::Result<()> {
         rss_text()
     );
 
-    check_against_scan(app, &pop).await?;
-
-    let mut lat = Vec::with_capacity(o.queries);
-    let mut items = 0;
-    for q in 0..o.queries {
-        let id = &pop.subscription_ids[pick(q, o.subscriptions)];
-        let t = Instant::now();
-        let usage = app.subscription_usage(&pop.principal, id, None).await?;
-        lat.push(t.elapsed());
-        items += usage.items.len();
-    }
-    if items != o.queries * METRICS.len() {
-        bail!(
-            "expected {} usage items per answer, got {items} in {} answers",
-            METRICS.len(),
-            o.queries
-        );
-    }
-    Latencies(lat).print("in-process subscription_usage");
-
-    if o.http_queries > 0 {
-        let lat = http_queries(app, &pop, o.http_queries, o.subscriptions).await?;
-        Latencies(lat).print("HTTP GET …/usage (loopback)");
-    }
-    println!("peak RSS (VmHWM): {}", rss_text());
-    Ok(())
+    Ok(pop)
 }
 
 fn rss_text() -> String {
@@ -511,18 +623,18 @@ async fn http_queries(
     pop: &Population,
     n: usize,
     subscriptions: usize,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Samples> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(quoin_server::serve(app.clone(), listener));
     let mut conn = Conn::open(addr).await?;
-    let mut lat = Vec::with_capacity(n);
+    let mut lat = Samples::default();
     for q in 0..n {
         let id = &pop.subscription_ids[pick(q, subscriptions)];
         let path = format!("/v1/subscriptions/{id}/usage");
-        let t = Instant::now();
+        let start = lat.start();
         let body = conn.get(&pop.admin_key, &path).await?;
-        lat.push(t.elapsed());
+        lat.stop(start);
         let answer: serde_json::Value = serde_json::from_str(&body)?;
         if answer["items"].as_array().map(Vec::len) != Some(METRICS.len()) {
             bail!("GET {path}: unexpected answer {body}");
@@ -530,4 +642,50 @@ async fn http_queries(
     }
     server.abort();
     Ok(lat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPAN: i64 = 10_000_000_000;
+
+    #[test]
+    fn subscription_order_gives_each_subscription_a_contiguous_time_ordered_run() {
+        let s = Stream::new("r".into(), 10_000, 7, SPAN, Order::Subscription);
+        assert_eq!(s.starts.first(), Some(&0));
+        assert_eq!(s.starts.last(), Some(&10_000));
+        let mut seen = std::collections::BTreeSet::new();
+        let mut last: Option<(String, Timestamp)> = None;
+        for i in 0..10_000 {
+            let e = s.event(i);
+            assert_eq!(e.id, format!("r-{i:011}"));
+            let us = e.timestamp.as_microsecond();
+            assert!(
+                (EVENTS_FROM_US..EVENTS_FROM_US + SPAN).contains(&us),
+                "{us}"
+            );
+            let key = e.item_key.unwrap_or_default();
+            let sub = key.split('-').next().unwrap_or_default().to_string();
+            if let Some((prev_sub, prev_ts)) = &last {
+                if *prev_sub == sub {
+                    assert!(e.timestamp > *prev_ts, "event {i} goes back in time");
+                } else {
+                    assert!(seen.insert(prev_sub.clone()), "{prev_sub} comes back");
+                }
+            }
+            last = Some((sub, e.timestamp));
+        }
+        assert_eq!(seen.len(), 6);
+    }
+
+    #[test]
+    fn time_order_is_time_ordered_across_subscriptions() {
+        let s = Stream::new("r".into(), 1_000, 50, SPAN, Order::Time);
+        let ts: Vec<i64> = (0..1_000)
+            .map(|i| s.event(i).timestamp.as_microsecond())
+            .collect();
+        assert!(ts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(ts[0], EVENTS_FROM_US);
+    }
 }
