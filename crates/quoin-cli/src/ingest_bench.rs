@@ -222,8 +222,8 @@ async fn raw_baseline(
     Ok(took)
 }
 
-/// Prints a figure next to its baseline; the ratio compares rates, since the baseline may
-/// write fewer rows than the measured path (`--baseline-events`).
+/// Prints a figure next to its baseline; ratio = measured rate / baseline rate (rates, not
+/// times, since the baseline may write fewer rows: `--baseline-events`).
 fn report(label: &str, n: usize, measured: Duration, raw_n: usize, raw: Duration) {
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
     println!(
@@ -232,7 +232,7 @@ fn report(label: &str, n: usize, measured: Duration, raw_n: usize, raw: Duration
         measured.as_secs_f64(),
         rate(raw_n, raw),
         raw.as_secs_f64(),
-        rate(raw_n, raw) / rate(n, measured).max(1e-9)
+        rate(n, measured) / rate(raw_n, raw).max(1e-9)
     );
 }
 
