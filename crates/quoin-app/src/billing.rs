@@ -24,6 +24,7 @@ use quoin_store::Tx;
 
 use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
+use crate::billing_reads::{PageReads, Reads};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -105,6 +106,11 @@ pub(crate) fn invoice_view(inv: &InvoiceRow, lines: &[InvoiceLineRow]) -> AppRes
     })
 }
 
+/// The document number of the tenant's `n`th finalized invoice (gapless per tenant).
+fn invoice_number(n: i64) -> String {
+    format!("INV-{n:06}")
+}
+
 async fn load_invoice(tx: &mut Tx, tenant: &str, id: &str) -> AppResult<Invoice> {
     let inv = tx
         .get_invoice(tenant, id)
@@ -136,7 +142,7 @@ fn bill_one_time_item(
     rows: &[&ItemSegmentRow],
     service_end: Option<Date>,
     today: Date,
-    prices: &PriceBook,
+    prices: &PriceBook<'_>,
     currency: Currency,
     key: usize,
 ) -> AppResult<Option<ItemBilling>> {
@@ -203,21 +209,26 @@ type UsageDetails = HashMap<(usize, Date), String>;
 
 /// Prices an account's billing has seen, by handle (the core's `price` index).
 #[derive(Default)]
-struct PriceBook {
+struct PriceBook<'p> {
+    /// Where prices not seen yet are read from.
+    reads: Reads<'p>,
     rows: Vec<PriceRow>,
     recurring: Vec<Option<RecurringPrice>>,
     by_id: HashMap<String, usize>,
 }
 
-impl PriceBook {
+impl PriceBook<'_> {
     async fn load(&mut self, tx: &mut Tx, tenant: &str, id: &str) -> AppResult<usize> {
         if let Some(h) = self.by_id.get(id) {
             return Ok(*h);
         }
-        let row = tx
-            .get_price(tenant, id)
-            .await?
-            .ok_or_else(|| internal(format!("price {id} missing")))?;
+        let row = match self.reads.known_price(id) {
+            Some(row) => row,
+            None => tx
+                .get_price(tenant, id)
+                .await?
+                .ok_or_else(|| internal(format!("price {id} missing")))?,
+        };
         let handle = self.rows.len();
         self.recurring.push(RecurringPrice::of(&row)?);
         self.rows.push(row);
@@ -244,7 +255,7 @@ async fn billed_lines(
     lines: &[InvoiceLineRow],
     item: &str,
     rows: &mut Vec<InvoiceLineRow>,
-    prices: &mut PriceBook,
+    prices: &mut PriceBook<'_>,
     tx: &mut Tx,
     tenant: &str,
 ) -> AppResult<Vec<BilledLine>> {
@@ -344,28 +355,41 @@ impl App {
             .ok_or_else(|| AppError::not_found("account", account_id))?;
         let payer = lock_account(&mut tx, tenant, &account.bill_to_id).await?;
         let now = self.tenant_now(&mut tx, tenant).await?;
-        let today = account_today(&payer, now)?;
-        let horizon = today
-            .checked_add(jiff::Span::new().days(UPCOMING_HORIZON_DAYS))
-            .map_err(internal)?;
-        let drafts = self
-            .bill_in_tx(&mut tx, &payer, horizon, false, to_us(now))
-            .await;
+        let next = self.draw_next_invoice(&mut tx, &payer, now).await;
         // Nothing of this may stay, whatever happened.
         tx.rollback().await?;
-        let mut next = drafts?
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::Conflict {
-                code: "no_upcoming_invoice",
-                message: format!(
-                    "account `{}` has nothing to bill in the next {UPCOMING_HORIZON_DAYS} days",
-                    payer.id
-                ),
-            })?;
+        let mut next = next?.ok_or_else(|| AppError::Conflict {
+            code: "no_upcoming_invoice",
+            message: format!(
+                "account `{}` has nothing to bill in the next {UPCOMING_HORIZON_DAYS} days",
+                payer.id
+            ),
+        })?;
         next.id = "upcoming".into();
         next.status = "upcoming".into();
         Ok(next)
+    }
+
+    /// The next invoice of bill-to account `payer` (locked by the caller) as billing would
+    /// draw it at `now`, open-period usage to date included; `None` when nothing is due
+    /// within the horizon. Billing runs under a savepoint that is rolled back, so nothing
+    /// of it stays in `tx` (the upcoming invoice and the stored drafts both use it).
+    pub(crate) async fn draw_next_invoice(
+        &self,
+        tx: &mut Tx,
+        payer: &AccountRow,
+        now: Timestamp,
+    ) -> AppResult<Option<Invoice>> {
+        let today = account_today(payer, now)?;
+        let horizon = today
+            .checked_add(jiff::Span::new().days(UPCOMING_HORIZON_DAYS))
+            .map_err(internal)?;
+        tx.savepoint("draw_next_invoice").await?;
+        let drafts = self
+            .bill_in_tx(tx, payer, horizon, false, to_us(now), Reads::DIRECT)
+            .await;
+        tx.rollback_to_savepoint("draw_next_invoice").await?;
+        Ok(drafts?.into_iter().next())
     }
 
     /// Creates every invoice of a bill-to account that is due on `today` and not yet billed,
@@ -379,18 +403,25 @@ impl App {
         today: Date,
         finalize: bool,
         now_us: i64,
+        reads: Reads<'_>,
     ) -> AppResult<Vec<Invoice>> {
         let tenant = account.tenant_id.as_str();
         let terms = terms_of(account)?;
-        let mut subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+        let mut reads = reads;
+        let mut subs = reads.subscriptions(tx, account).await?;
         // Contract terms that have ended renew or end as agreed before anything is billed.
         if self
             .end_terms_in_tx(tx, account, &subs, today, now_us)
             .await?
         {
-            subs = tx.subscriptions_billed_to(tenant, &account.id).await?;
+            // What was read ahead no longer holds (add-ons may follow the base's term).
+            reads = reads.stale();
+            subs = reads.subscriptions(tx, account).await?;
         }
-        let mut prices = PriceBook::default();
+        let mut prices = PriceBook {
+            reads,
+            ..PriceBook::default()
+        };
         let mut products: HashMap<String, ProductRow> = HashMap::new();
         // Per item handle: (subscription index, item row).
         let mut items: Vec<(usize, SubscriptionItemRow)> = Vec::new();
@@ -402,16 +433,16 @@ impl App {
         let mut usage_details = UsageDetails::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
-                let p = tx
-                    .get_product(tenant, &sub.product_id)
+                let p = reads
+                    .product(tx, tenant, &sub.product_id)
                     .await?
                     .ok_or_else(|| internal("product missing"))?;
                 products.insert(sub.product_id.clone(), p);
             }
-            let versions = tx.subscription_versions(tenant, &sub.id).await?;
+            let versions = reads.versions(tx, tenant, &sub.id).await?;
             let status = self.sync_status(tx, sub, &versions, today, now_us).await?;
             let suspended = suspended_spans(&versions)?;
-            let segments = tx.subscription_segments(tenant, &sub.id).await?;
+            let segments = reads.segments(tx, tenant, &sub.id).await?;
             let end = opt_date(sub.end_date.as_deref(), "end_date")?;
             let anchor = parse_date(&sub.start_date, "start_date")?;
             let thresholds = sub
@@ -428,7 +459,7 @@ impl App {
                 }
                 None => Vec::new(),
             };
-            for item in tx.subscription_items(tenant, &sub.id).await? {
+            for item in reads.items(tx, tenant, &sub.id).await? {
                 let rows: Vec<&ItemSegmentRow> =
                     segments.iter().filter(|s| s.item_id == item.id).collect();
                 let mut core_segments = Vec::new();
@@ -590,15 +621,15 @@ impl App {
         }
         // One-off charges operations raised (early-termination fees), on today's invoice
         // like the credits of the operation that raised them.
-        let charges = tx
-            .unbilled_charges(tenant, &account.id, &today.to_string())
+        let charges = reads
+            .unbilled_charges(tx, account, &today.to_string())
             .await?;
         for (ci, charge) in charges.iter().enumerate() {
             let Some(si) = subs.iter().position(|s| s.id == charge.subscription_id) else {
                 continue;
             };
-            let Some(item) = tx
-                .subscription_items(tenant, &charge.subscription_id)
+            let Some(item) = reads
+                .items(tx, tenant, &charge.subscription_id)
                 .await?
                 .into_iter()
                 .next()
@@ -630,7 +661,9 @@ impl App {
             message: e.to_string(),
         })?;
         let mut created = Vec::with_capacity(drafts.len());
-        let mut finish = finishing::Finishing::new(account);
+        let mut finish = reads.finishing(tx, account).await?;
+        // The account's ledger, read on its first finalized invoice and carried forward.
+        let mut books: Option<crate::ledger::Books> = None;
         for draft in drafts {
             let span = draft
                 .service_span()
@@ -752,12 +785,27 @@ impl App {
                 refs.push(finishing::LineRef {
                     product_code: &product.code,
                     price: &prices.rows[l.price],
+                    // The subscription's own commitment is on its base item (the plan).
+                    commitment: if item.position == 0 {
+                        sub.minimum_commitment.as_deref()
+                    } else {
+                        None
+                    },
                 });
             }
             // Coupons, minimums, taxes, fees and prepaid credit (no-op when none apply).
             finish
                 .finish(tx, &mut inv, &mut lines, &refs, now_us)
                 .await?;
+            let draft_view = invoice_view(&inv, &lines)?;
+            if finalize {
+                // Finalized as it is written: the row we hold is the invoice, so there is no
+                // draft to update and nothing to read back.
+                let n = tx.next_sequence_value(tenant, "invoice", 1).await?;
+                inv.status = "finalized".into();
+                inv.number = Some(invoice_number(n));
+                inv.finalized_at_us = Some(now_us);
+            }
             tx.insert_invoice(&inv).await?;
             for row in &lines {
                 tx.insert_invoice_line(row).await?;
@@ -765,21 +813,38 @@ impl App {
             for (charge, line) in &billed_charges {
                 tx.mark_charge_billed(tenant, charge, line).await?;
             }
-            let mut view = invoice_view(&inv, &lines)?;
             emit(
                 tx,
                 tenant,
                 "invoice.created",
                 "invoice",
                 &inv.id,
-                &view,
+                &draft_view,
                 now_us,
             )
             .await?;
             if finalize {
-                view = self.finalize_in_tx(tx, tenant, &inv.id, now_us).await?;
+                let view = invoice_view(&inv, &lines)?;
+                emit(
+                    tx,
+                    tenant,
+                    "invoice.finalized",
+                    "invoice",
+                    &inv.id,
+                    &view,
+                    now_us,
+                )
+                .await?;
+                let books = match &mut books {
+                    Some(b) => b,
+                    None => books.insert(reads.books(tx, account).await?),
+                };
+                self.post_finalized_onto(tx, account, &inv, books, now_us)
+                    .await?;
+                created.push(view);
+            } else {
+                created.push(draft_view);
             }
-            created.push(view);
         }
         let mut sub_through: HashMap<usize, Date> = HashMap::new();
         for (handle, outcome) in outcomes {
@@ -803,6 +868,12 @@ impl App {
                     .await?;
             }
         }
+        if !created.is_empty() && !reads.is_page() {
+            // The stored draft showed what is now invoiced: refresh it. Last, so item rows
+            // are locked before the draft row, as ingestion does (a run does this once
+            // per page).
+            tx.touch_drafts(tenant, &[account.id.as_str()]).await?;
+        }
         Ok(created)
     }
 
@@ -815,7 +886,7 @@ impl App {
         terms: &BillingTerms,
         u: UsageItem<'_>,
         today: Date,
-        prices: &mut PriceBook,
+        prices: &mut PriceBook<'_>,
         details: &mut UsageDetails,
     ) -> AppResult<Option<ItemBilling>> {
         let tenant = u.item.tenant_id.as_str();
@@ -859,6 +930,7 @@ impl App {
                     &metric,
                     (service.start, service.end),
                     terms.currency,
+                    crate::usage::Unratable::Park,
                 )
                 .await?;
                 let (quantity, money) = match voice {
@@ -871,9 +943,15 @@ impl App {
                         (v.quantity, v.amount)
                     }
                     None => {
-                        let (quantity, amount) =
-                            crate::usage::rate_usage(tx, u.item, &price, service, terms.currency)
-                                .await?;
+                        let (quantity, amount) = crate::usage::rate_usage(
+                            tx,
+                            u.item,
+                            &price,
+                            service,
+                            terms.currency,
+                            crate::usage::Unratable::Park,
+                        )
+                        .await?;
                         through = Some(service.end);
                         if quantity.is_zero() && amount.is_zero() {
                             continue;
@@ -945,7 +1023,7 @@ impl App {
         now_us: i64,
     ) -> AppResult<Invoice> {
         let n = tx.next_sequence_value(tenant, "invoice", 1).await?;
-        let number = format!("INV-{n:06}");
+        let number = invoice_number(n);
         if !tx.finalize_invoice(tenant, id, &number, now_us).await? {
             let current = load_invoice(tx, tenant, id).await?;
             return Err(AppError::Conflict {
@@ -1011,6 +1089,7 @@ impl App {
                 today,
                 req.finalize.unwrap_or(false),
                 to_us(now),
+                Reads::DIRECT,
             )
             .await?;
         tx.commit().await?;
@@ -1032,14 +1111,21 @@ impl App {
         for payer in payers {
             let result = async {
                 let mut tx = self.store.begin().await?;
-                let account = lock_account(&mut tx, tenant, &payer).await?;
-                let today = account_today(&account, now)?;
-                // Dunning first: a suspension or disconnect it makes is billed today.
-                self.dunning_in_tx(&mut tx, &account, today, to_us(now))
-                    .await?;
+                // The same page reads as an invoice run, for a page of one account.
+                let page = PageReads::load(&mut tx, tenant, std::slice::from_ref(&payer)).await?;
                 let created = self
-                    .bill_in_tx(&mut tx, &account, today, true, to_us(now))
+                    .bill_payer(
+                        &mut tx,
+                        &page,
+                        &payer,
+                        |a| account_today(a, now),
+                        true,
+                        to_us(now),
+                    )
                     .await?;
+                if !created.is_empty() {
+                    tx.touch_drafts(tenant, &[payer.as_str()]).await?;
+                }
                 tx.commit().await?;
                 AppResult::Ok(created)
             }
@@ -1057,6 +1143,36 @@ impl App {
             }
         }
         Ok((invoices, errors))
+    }
+
+    /// Bills one bill-to account of a page read ahead as the daily job and invoice runs do:
+    /// payment retries, then dunning (a retry that pays resolves dunning; a suspension or
+    /// disconnect dunning makes is billed today), then billing for the account's `day`.
+    /// Either of the first two may change what the page read, which then goes stale.
+    /// Drafts are not touched: the caller does that once for all it billed.
+    pub(crate) async fn bill_payer(
+        &self,
+        tx: &mut Tx,
+        page: &PageReads,
+        payer: &str,
+        day: impl Fn(&AccountRow) -> AppResult<Date>,
+        finalize: bool,
+        now_us: i64,
+    ) -> AppResult<Vec<Invoice>> {
+        let mut reads = page.reads();
+        let account = match page.account(payer) {
+            Some(a) => a.clone(),
+            None => lock_account(tx, &page.tenant, payer).await?,
+        };
+        let day = day(&account)?;
+        if self.retry_payments_in_tx(tx, &account, day, now_us).await? {
+            reads = reads.stale();
+        }
+        if self.dunning_with(tx, &account, day, now_us, reads).await? {
+            reads = reads.stale();
+        }
+        self.bill_in_tx(tx, &account, day, finalize, now_us, reads)
+            .await
     }
 
     pub async fn finalize_invoice(&self, p: &Principal, id: &str) -> AppResult<Invoice> {

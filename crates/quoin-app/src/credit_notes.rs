@@ -3,7 +3,9 @@
 
 use quoin_core::money::Money;
 use quoin_store::new_id;
-use quoin_store::repo::ledger::{CreditNoteFilter, CreditNoteRow, InvoiceSettlementRow};
+use quoin_store::repo::ledger::{
+    CreditNoteFilter, CreditNoteLineRow, CreditNoteRow, InvoiceSettlementRow,
+};
 use quoin_store::rows::{AccountRow, InvoiceRow};
 use quoin_store::Tx;
 
@@ -11,6 +13,7 @@ use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
 use crate::clock::{from_us, to_us};
+use crate::credit_lines::{credit_note_line_view, plan_line_credits};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::ledger::{
@@ -25,7 +28,20 @@ use crate::subscriptions::parse_date;
 use crate::validate;
 use crate::App;
 
-pub(crate) fn credit_note_view(r: &CreditNoteRow) -> AppResult<CreditNote> {
+pub(crate) fn credit_note_view(
+    r: &CreditNoteRow,
+    lines: &[CreditNoteLineRow],
+) -> AppResult<CreditNote> {
+    let currency = currency_of(&r.currency)?;
+    let tax = if lines.is_empty() {
+        None
+    } else {
+        let minor = lines
+            .iter()
+            .try_fold(0i64, |acc, l| acc.checked_add(l.tax_minor))
+            .ok_or_else(|| internal("overflow"))?;
+        Some(minor_text(minor, &r.currency)?)
+    };
     Ok(CreditNote {
         id: r.id.clone(),
         number: r.number.clone(),
@@ -33,9 +49,14 @@ pub(crate) fn credit_note_view(r: &CreditNoteRow) -> AppResult<CreditNote> {
         invoice_id: r.invoice_id.clone(),
         kind: r.kind.clone(),
         amount: minor_text(r.amount_minor, &r.currency)?,
+        tax,
         currency: r.currency.clone(),
         reason: r.reason.clone(),
         issued_on: parse_date(&r.issued_on, "issued_on")?,
+        lines: lines
+            .iter()
+            .map(|l| credit_note_line_view(l, currency))
+            .collect(),
         created_at: from_us(r.created_at_us),
     })
 }
@@ -89,6 +110,7 @@ impl App {
         invoice: Option<&str>,
         kind: &str,
         amount: Money,
+        lines: &[CreditNoteLineRow],
         reason: String,
         today: jiff::civil::Date,
         now_us: i64,
@@ -110,7 +132,10 @@ impl App {
             created_at_us: now_us,
         };
         tx.insert_credit_note(&row).await?;
-        let view = credit_note_view(&row)?;
+        for line in lines {
+            tx.insert_credit_note_line(line).await?;
+        }
+        let view = credit_note_view(&row, lines)?;
         emit(
             tx,
             tenant,
@@ -135,7 +160,10 @@ impl App {
         Ok(view)
     }
 
-    /// A credit note against a finalized invoice, for part or all of what is not yet credited.
+    /// A credit note against a finalized invoice, for part or all of what is not yet
+    /// credited: an amount on the invoice as a whole, or amounts or quantities of its lines
+    /// (see `credit_lines`). Either way the ledger keeps the invoice's credits within its
+    /// total.
     pub async fn create_credit_note(
         &self,
         p: &Principal,
@@ -149,16 +177,42 @@ impl App {
         if let Some(e) = not_creditable(&inv) {
             return Err(e);
         }
-        let amount = parse_amount("amount", &input.amount, currency_of(&inv.currency)?)?;
+        let currency = currency_of(&inv.currency)?;
+        let id = new_id("cn");
+        let (amount, lines, field) = match (&input.amount, input.lines.is_empty()) {
+            (Some(a), true) => (parse_amount("amount", a, currency)?, Vec::new(), "amount"),
+            (None, false) => {
+                let lines = plan_line_credits(&mut tx, &inv, currency, &id, &input.lines).await?;
+                let minor = lines
+                    .iter()
+                    .try_fold(0i64, |acc, l| acc.checked_add(l.amount_minor))
+                    .ok_or_else(|| internal("overflow"))?;
+                (Money::from_minor(minor, currency), lines, "lines")
+            }
+            (Some(_), false) => {
+                return Err(AppError::Invalid {
+                    code: "amount_with_lines",
+                    field: Some("lines".into()),
+                    message: "give either `amount` (the invoice as a whole) or `lines`, not both"
+                        .into(),
+                })
+            }
+            (None, true) => {
+                return Err(AppError::Invalid {
+                    code: "amount_or_lines_required",
+                    field: Some("amount".into()),
+                    message: "give `amount` or a non-empty `lines`".into(),
+                })
+            }
+        };
         let reason = validate::text("reason", &input.reason, 500)?;
         let now = self.tenant_now(&mut tx, tenant).await?;
         let today = account_today(&account, now)?;
         let books = load_books(&mut tx, &account).await?;
         let mut after = books.ledger.clone();
-        let id = new_id("cn");
         after
             .add_credit_note(&id, today, amount, Some(invoice_id))
-            .map_err(|e| ledger_error(e, "amount"))?;
+            .map_err(|e| ledger_error(e, field))?;
         let view = self
             .issue_credit_note(
                 &mut tx,
@@ -169,6 +223,7 @@ impl App {
                 Some(invoice_id),
                 "adjustment",
                 amount,
+                &lines,
                 reason,
                 today,
                 to_us(now),
@@ -213,6 +268,7 @@ impl App {
                 None,
                 "account_credit",
                 amount,
+                &[],
                 reason,
                 today,
                 to_us(now),
@@ -289,6 +345,7 @@ impl App {
                             Some(invoice_id),
                             "void",
                             creditable,
+                            &[],
                             reason.clone(),
                             today,
                             now_us,
@@ -372,8 +429,9 @@ impl App {
             .get_credit_note(&p.tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("credit note", id))?;
+        let lines = tx.credit_note_lines(&p.tenant_id, id).await?;
         tx.commit().await?;
-        credit_note_view(&row)
+        credit_note_view(&row, &lines)
     }
 
     pub async fn list_credit_notes(
@@ -397,13 +455,14 @@ impl App {
                 limit,
             )
             .await?;
+        let mut data = Vec::with_capacity(rows.items.len());
+        for r in &rows.items {
+            let lines = tx.credit_note_lines(&p.tenant_id, &r.id).await?;
+            data.push(credit_note_view(r, &lines)?);
+        }
         tx.commit().await?;
         Ok(CreditNotePage {
-            data: rows
-                .items
-                .iter()
-                .map(credit_note_view)
-                .collect::<AppResult<_>>()?,
+            data,
             next_cursor: rows.next_cursor,
         })
     }

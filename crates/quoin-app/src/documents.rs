@@ -2,6 +2,7 @@
 //! account) rendered as printable HTML or PDF by `quoin-documents`.
 
 use quoin_documents::{DocLine, DocumentError, InvoiceDocument, Party};
+use quoin_store::repo::ledger::CreditNoteFilter;
 
 use crate::accounts::load_account;
 use crate::auth::{Action, Principal};
@@ -57,6 +58,20 @@ impl App {
             .await?
             .into_iter()
             .next();
+        // Credit notes against the invoice, each with the lines it credits.
+        let filter = CreditNoteFilter {
+            account_id: None,
+            invoice_id: Some(invoice.id.clone()),
+        };
+        let mut credits = Vec::new();
+        for cn in tx
+            .list_credit_notes(&p.tenant_id, &filter, None, 200)
+            .await?
+            .items
+        {
+            let lines = tx.credit_note_lines(&p.tenant_id, &cn.id).await?;
+            credits.push(crate::credit_notes::credit_note_view(&cn, &lines)?);
+        }
         tx.commit().await?;
         let address = site
             .map(|l| {
@@ -85,6 +100,36 @@ impl App {
                 invoice.amount_due,
                 c = invoice.currency
             ));
+        }
+        for cn in &credits {
+            let c = &invoice.currency;
+            let mut text = format!(
+                "Credit note {} of {}: {} {c}",
+                cn.number, cn.issued_on, cn.amount
+            );
+            if let Some(tax) = &cn.tax {
+                text.push_str(&format!(" (tax {tax})"));
+            }
+            let parts: Vec<String> = cn
+                .lines
+                .iter()
+                .map(|l| {
+                    let what = invoice
+                        .lines
+                        .iter()
+                        .find(|il| il.id == l.invoice_line_id)
+                        .map_or(l.invoice_line_id.as_str(), |il| il.description.as_str());
+                    match &l.quantity {
+                        Some(q) => format!("{what} × {q}: {}", l.amount),
+                        None => format!("{what}: {}", l.amount),
+                    }
+                })
+                .collect();
+            if !parts.is_empty() {
+                text.push_str(&format!(" on {}", parts.join("; ")));
+            }
+            text.push_str(&format!(", {}.", cn.reason));
+            notes.push(text);
         }
         notes.push(format!(
             "Payment due by {} (net {} days).",

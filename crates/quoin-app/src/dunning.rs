@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::accounts::load_account;
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
+use crate::billing_reads::Reads;
 use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -47,7 +48,7 @@ fn schedule_of(steps: &[DunningStepSpec]) -> AppResult<DunningSchedule> {
     })
 }
 
-async fn load_policy(tx: &mut Tx, tenant: &str) -> AppResult<Option<DunningPolicy>> {
+pub(crate) async fn load_policy(tx: &mut Tx, tenant: &str) -> AppResult<Option<DunningPolicy>> {
     tx.get_dunning_policy(tenant)
         .await?
         .map(|r| {
@@ -59,15 +60,14 @@ async fn load_policy(tx: &mut Tx, tenant: &str) -> AppResult<Option<DunningPolic
 }
 
 /// Due date of the account's oldest overdue invoice, if any.
-async fn oldest_overdue(tx: &mut Tx, account: &AccountRow, today: Date) -> AppResult<Option<Date>> {
-    let books = crate::ledger::load_books(tx, account).await?;
-    Ok(books
+fn oldest_overdue(books: crate::ledger::Books, today: Date) -> Option<Date> {
+    books
         .ledger
         .invoices()
         .iter()
         .filter(|i| i.open().is_positive() && i.due() < today)
         .map(|i| i.due())
-        .min())
+        .min()
 }
 
 impl App {
@@ -115,7 +115,7 @@ impl App {
         let account = load_account(&mut tx, &p.tenant_id, id).await?;
         let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
         let today = account_today(&account, now)?;
-        let oldest = oldest_overdue(&mut tx, &account, today).await?;
+        let oldest = oldest_overdue(crate::ledger::load_books(&mut tx, &account).await?, today);
         let state = tx.get_dunning_state(&p.tenant_id, id).await?;
         let policy = load_policy(&mut tx, &p.tenant_id).await?;
         tx.commit().await?;
@@ -139,19 +139,34 @@ impl App {
         today: Date,
         now_us: i64,
     ) -> AppResult<()> {
+        self.dunning_with(tx, account, today, now_us, Reads::DIRECT)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Self::dunning_in_tx`] reading through `reads`; `true` when it changed anything
+    /// (a step applied or the account cleared), so what was read ahead may be stale.
+    pub(crate) async fn dunning_with(
+        &self,
+        tx: &mut Tx,
+        account: &AccountRow,
+        today: Date,
+        now_us: i64,
+        reads: Reads<'_>,
+    ) -> AppResult<bool> {
         let tenant = account.tenant_id.as_str();
-        let Some(policy) = load_policy(tx, tenant).await? else {
-            return Ok(());
+        let Some(policy) = reads.dunning_policy(tx, tenant).await? else {
+            return Ok(false);
         };
         let schedule = schedule_of(&policy.steps)?;
         let state = tx.get_dunning_state(tenant, &account.id).await?;
         let done = state
             .as_ref()
             .map_or(0, |s| usize::try_from(s.steps_done).unwrap_or(0));
-        let oldest = oldest_overdue(tx, account, today).await?;
+        let oldest = oldest_overdue(reads.books(tx, account).await?, today);
         let reached = schedule.reached(oldest, today);
         let steps_done = match next_move(&schedule, done, reached) {
-            DunningMove::Stay => return Ok(()),
+            DunningMove::Stay => return Ok(false),
             DunningMove::Escalate(steps) => {
                 for (i, step) in steps.iter().enumerate() {
                     self.apply_step(tx, account, today, now_us, *step).await?;
@@ -198,7 +213,7 @@ impl App {
             updated_at_us: now_us,
         })
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn apply_step(

@@ -6,8 +6,10 @@
 //! - a charge line keeps `amount` as priced (in its tax mode), `discount` is the coupon
 //!   discount in the same mode, `tax` its rounded tax; `detail` explains both (tax mode,
 //!   gross/net/total, tax components, coupon shares, prepaid share);
-//! - minimum true-ups and fees are extra lines (kind `minimum_true_up`, `fee`) without a
-//!   subscription or item, so reconciliation never mistakes them for billed service;
+//! - minimum true-ups, subscription minimum commitment true-ups and fees are extra lines
+//!   (kind `minimum_true_up`, `minimum_commitment`, `fee`) without a subscription or item,
+//!   so reconciliation never mistakes them for billed service (a commitment true-up names
+//!   its subscription in `detail.subscription_id`);
 //! - wallet use is a negative line of kind `prepaid_credit` per wallet;
 //! - the invoice's `subtotal` is the net without tax, `discount` the discounts without
 //!   tax, `tax` the tax and `total_minor` the amount due after prepaid credit (what the
@@ -22,7 +24,8 @@ use quoin_core::calendar::Period;
 use quoin_core::invoicing::{
     finish_invoice, AppliedCoupon, ChargeKind, ChargeLine, ChargeMinimum, Coupon, CouponDuration,
     CouponValue, Fee, FeeRate, InvoiceContext, InvoicingError, LineFilter, LineOrigin,
-    TaxComponent, TaxMode, TaxProfile as CoreTaxProfile, TaxTable, Wallet as CoreWallet,
+    SubscriptionCommitment, TaxComponent, TaxMode, TaxProfile as CoreTaxProfile, TaxTable,
+    Wallet as CoreWallet,
 };
 use quoin_core::money::{round_half_up, Currency, Money};
 use quoin_store::new_id;
@@ -541,6 +544,9 @@ impl App {
 pub(crate) struct LineRef<'a> {
     pub product_code: &'a str,
     pub price: &'a PriceRow,
+    /// The subscription's own minimum commitment, on lines of its base item; replaces
+    /// the price's.
+    pub commitment: Option<&'a str>,
 }
 
 struct Loaded {
@@ -551,6 +557,40 @@ struct Loaded {
     /// Active redemptions with their coupons.
     coupons: Vec<(RedemptionRow, Coupon)>,
     wallets: Vec<(WalletRow, CoreWallet)>,
+}
+
+/// The tenant's finishing settings (tax rates, tax categories, fees): the same for every
+/// account, so an invoice run reads them once per page.
+#[derive(Clone)]
+pub(crate) struct TenantFinishing {
+    rates: Option<TaxRates>,
+    categories: HashMap<String, String>,
+    fees: Vec<Fee>,
+}
+
+impl TenantFinishing {
+    pub(crate) async fn load(tx: &mut Tx, tenant: &str) -> AppResult<Self> {
+        let rates = tax_rates_doc(tx, tenant).await?;
+        let categories = tx
+            .list_settings(tenant, TAX_CATEGORY)
+            .await?
+            .into_iter()
+            .map(|r| Ok((r.key, serde_json::from_str(&r.body).map_err(internal)?)))
+            .collect::<AppResult<_>>()?;
+        let fees = fees_of(&fees_doc(tx, tenant).await?)?;
+        Ok(Self {
+            rates,
+            categories,
+            fees,
+        })
+    }
+}
+
+/// An account's own finishing rows: its tax profile, coupon redemptions and wallets.
+pub(crate) struct AccountFinishingRows {
+    pub profile: Option<TaxProfileRow>,
+    pub redemptions: Vec<RedemptionRow>,
+    pub wallets: Vec<WalletRow>,
 }
 
 /// The account's finishing context, loaded on the first draft and carried across the
@@ -595,29 +635,48 @@ impl<'a> Finishing<'a> {
         }
     }
 
+    /// The finishing context of an account whose rows the caller has read already (an
+    /// invoice run reads them for a page of accounts at once).
+    pub(crate) async fn preload(
+        &mut self,
+        tx: &mut Tx,
+        tenant: &TenantFinishing,
+        rows: AccountFinishingRows,
+    ) -> AppResult<()> {
+        self.loaded = Some(Self::assemble(tx, self.account, tenant.clone(), rows).await?);
+        Ok(())
+    }
+
     async fn load(tx: &mut Tx, account: &AccountRow) -> AppResult<Loaded> {
         let tenant = account.tenant_id.as_str();
-        let rates = tax_rates_doc(tx, tenant).await?;
-        let profile = tx.get_tax_profile(tenant, &account.id).await?;
-        let categories = tx
-            .list_settings(tenant, TAX_CATEGORY)
-            .await?
-            .into_iter()
-            .map(|r| Ok((r.key, serde_json::from_str(&r.body).map_err(internal)?)))
-            .collect::<AppResult<_>>()?;
-        let fees = fees_of(&fees_doc(tx, tenant).await?)?;
+        let settings = TenantFinishing::load(tx, tenant).await?;
+        let rows = AccountFinishingRows {
+            profile: tx.get_tax_profile(tenant, &account.id).await?,
+            redemptions: tx.account_redemptions(tenant, &account.id).await?,
+            wallets: tx.account_wallets(tenant, &account.id).await?,
+        };
+        Self::assemble(tx, account, settings, rows).await
+    }
+
+    async fn assemble(
+        tx: &mut Tx,
+        account: &AccountRow,
+        settings: TenantFinishing,
+        rows: AccountFinishingRows,
+    ) -> AppResult<Loaded> {
+        let tenant = account.tenant_id.as_str();
         let mut coupons = Vec::new();
-        for r in tx.account_redemptions(tenant, &account.id).await? {
+        for r in rows.redemptions {
             if r.status != "active" {
                 continue;
             }
             let doc = coupon_doc(tx, tenant, &r.coupon_code)
                 .await?
                 .ok_or_else(|| internal(format!("coupon {} missing", r.coupon_code)))?;
-            coupons.push((r, coupon_of(&doc)?));
+            coupons.push((r.clone(), coupon_of(&doc)?));
         }
         let mut wallets = Vec::new();
-        for w in tx.account_wallets(tenant, &account.id).await? {
+        for w in rows.wallets {
             if w.balance_minor <= 0 || w.currency != account.currency {
                 continue;
             }
@@ -634,10 +693,10 @@ impl<'a> Finishing<'a> {
             wallets.push((w, core));
         }
         Ok(Loaded {
-            rates,
-            profile,
-            categories,
-            fees,
+            rates: settings.rates,
+            profile: rows.profile,
+            categories: settings.categories,
+            fees: settings.fees,
             coupons,
             wallets,
         })
@@ -665,7 +724,10 @@ impl<'a> Finishing<'a> {
             .iter()
             .map(|r| serde_json::from_str(&r.price.definition).map_err(internal))
             .collect::<AppResult<_>>()?;
-        let has_minimum = specs.iter().any(|s| s.minimum.is_some());
+        let has_minimum = specs
+            .iter()
+            .any(|s| s.minimum.is_some() || s.minimum_commitment.is_some())
+            || refs.iter().any(|r| r.commitment.is_some());
         let taxed = l.rates.is_some() && l.profile.is_some();
         if !taxed
             && !has_minimum
@@ -709,6 +771,7 @@ impl<'a> Finishing<'a> {
         };
         let mut charges = Vec::with_capacity(lines.len());
         let mut minimums: Vec<ChargeMinimum> = Vec::new();
+        let mut commitments: Vec<(SubscriptionCommitment, Decimal)> = Vec::new();
         for (i, (row, r)) in lines.iter().zip(refs).enumerate() {
             let spec = &specs[i];
             let period =
@@ -723,6 +786,35 @@ impl<'a> Finishing<'a> {
             .period(period);
             c.metric_code.clone_from(&spec.metric);
             c.tax_category = l.categories.get(r.product_code).cloned();
+            c.group.clone_from(&row.subscription_id);
+            if let (Some(mc), Some(sub), "recurring") = (
+                r.commitment.or(spec.minimum_commitment.as_deref()),
+                &row.subscription_id,
+                row.kind.as_str(),
+            ) {
+                // Prorated like the period; several recurring lines of one subscription
+                // on the invoice (a mid-period plan change) add up their parts.
+                let full: Decimal = mc.parse().map_err(internal)?;
+                let part = full * Decimal::from(row.proration_num)
+                    / Decimal::from(row.proration_den.max(1));
+                match commitments.iter_mut().find(|(m, _)| &m.group == sub) {
+                    Some((m, sum)) => {
+                        *sum += part;
+                        m.period = m.period.map(|p| Period {
+                            start: p.start.min(period.start),
+                            end: p.end.max(period.end),
+                        });
+                    }
+                    None => {
+                        let mut m = SubscriptionCommitment::new(sub.clone(), Money::zero(currency));
+                        m.period = Some(period);
+                        m.product_code = Some(r.product_code.to_string());
+                        m.price_code = Some(r.price.code.clone());
+                        m.tax_category.clone_from(&c.tax_category);
+                        commitments.push((m, part));
+                    }
+                }
+            }
             if let (Some(min), "recurring") = (&spec.minimum, row.kind.as_str()) {
                 if !minimums
                     .iter()
@@ -741,6 +833,7 @@ impl<'a> Finishing<'a> {
                     m.product_code = c.product_code.clone();
                     m.metric_code.clone_from(&c.metric_code);
                     m.tax_category.clone_from(&c.tax_category);
+                    m.group.clone_from(&row.subscription_id);
                     minimums.push(m);
                 }
             }
@@ -753,6 +846,14 @@ impl<'a> Finishing<'a> {
             TaxMode::Exclusive
         };
         ctx.minimums = minimums;
+        ctx.subscription_commitments = commitments
+            .into_iter()
+            .map(|(mut m, sum)| {
+                m.amount = Money::from_decimal(round_half_up(sum, currency.exponent()), currency)
+                    .map_err(internal)?;
+                Ok(m)
+            })
+            .collect::<AppResult<_>>()?;
         ctx.fees = l.fees.clone();
         ctx.coupons = l
             .coupons
@@ -819,6 +920,18 @@ impl<'a> Finishing<'a> {
                         None,
                     )
                 }
+                LineOrigin::SubscriptionCommitmentTrueUp { .. } => {
+                    let price = fl
+                        .price_code
+                        .as_ref()
+                        .and_then(|code| refs.iter().find(|r| &r.price.code == code));
+                    (
+                        "minimum_commitment",
+                        "Minimum commitment true-up".to_string(),
+                        price.map(|r| r.price.id.clone()),
+                        None,
+                    )
+                }
                 LineOrigin::CommitmentTrueUp => (
                     "commitment_true_up",
                     "Minimum commitment true-up".to_string(),
@@ -835,6 +948,9 @@ impl<'a> Finishing<'a> {
             let mut detail = detail;
             if let Some(on) = on_line {
                 detail["on_line_id"] = json!(on);
+            }
+            if let LineOrigin::SubscriptionCommitmentTrueUp { group } = &fl.origin {
+                detail["subscription_id"] = json!(group);
             }
             let (start, end) = match fl.period {
                 Some(p) => (p.start.to_string(), p.end.to_string()),

@@ -122,6 +122,11 @@ pub(crate) async fn load_books(tx: &mut Tx, account: &AccountRow) -> AppResult<B
     let docs = tx
         .account_documents(&account.tenant_id, &account.id)
         .await?;
+    books_of(account, docs)
+}
+
+/// Replays documents already read into the account's ledger.
+pub(crate) fn books_of(account: &AccountRow, docs: AccountDocuments) -> AppResult<Books> {
     let currency = currency_of(&account.currency)?;
     let mut l = Ledger::new(currency);
     let m = |minor| Money::from_minor(minor, currency);
@@ -277,7 +282,24 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("invoice", invoice_id))?;
         let account = lock_account(tx, tenant, &inv.account_id).await?;
-        let books = load_books(tx, &account).await?;
+        let mut books = load_books(tx, &account).await?;
+        self.post_finalized_onto(tx, &account, &inv, &mut books, now_us)
+            .await
+    }
+
+    /// [`Self::post_finalized_invoice`] for an invoice row the caller holds, of an account
+    /// it has locked, onto the account's `books` as the caller has them (billing finalizes
+    /// what it has just written without reading it back, and carries the books across the
+    /// account's invoices). `books` then includes the invoice.
+    pub(crate) async fn post_finalized_onto(
+        &self,
+        tx: &mut Tx,
+        account: &AccountRow,
+        inv: &InvoiceRow,
+        books: &mut Books,
+        now_us: i64,
+    ) -> AppResult<()> {
+        let invoice_id = inv.id.as_str();
         let mut after = books.ledger.clone();
         let total = Money::from_minor(inv.total_minor, currency_of(&inv.currency)?);
         after
@@ -294,7 +316,7 @@ impl App {
             })?;
         record_change(
             tx,
-            &account,
+            account,
             &books.ledger,
             &after,
             "invoice",
@@ -302,7 +324,10 @@ impl App {
             None,
             now_us,
         )
-        .await
+        .await?;
+        books.ledger = after;
+        books.docs.invoices.push(inv.clone());
+        Ok(())
     }
 
     /// Adds the payment status and settled amounts to finalized invoices, replaying each

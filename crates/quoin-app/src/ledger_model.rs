@@ -159,9 +159,41 @@ pub struct VoidResult {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCreditNote {
-    /// Decimal string; at most what is not yet credited on the invoice.
-    pub amount: String,
+    /// Decimal string; at most what is not yet credited on the invoice. Give either this
+    /// (a credit on the invoice as a whole) or `lines`.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The invoice lines to credit, each by `amount` or by `quantity`.
+    #[serde(default)]
+    pub lines: Vec<CreditNoteLineInput>,
     pub reason: String,
+}
+
+/// One invoice line to credit: exactly one of `amount` (tax included, at most what is
+/// still creditable on the line) or `quantity` (of the line's quantity, at most what
+/// earlier quantity credits left). The tax part is credited in proportion.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteLineInput {
+    pub line_id: String,
+    /// Decimal string, tax included.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// Decimal string, positive.
+    #[serde(default)]
+    pub quantity: Option<String>,
+}
+
+/// What a credit note credits on one invoice line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreditNoteLine {
+    pub invoice_line_id: String,
+    /// Set when the credit was asked by quantity.
+    pub quantity: Option<String>,
+    /// Tax included.
+    pub amount: String,
+    /// The tax part of `amount`.
+    pub tax: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -185,10 +217,15 @@ pub struct CreditNote {
     /// adjustment, void, account_credit
     pub kind: String,
     pub amount: String,
+    /// The tax part of `amount` when the note credits lines; null for a note on the
+    /// invoice as a whole.
+    pub tax: Option<String>,
     pub currency: String,
     pub reason: String,
     #[schema(value_type = String, format = Date)]
     pub issued_on: Date,
+    /// The invoice lines credited; empty for a note on the invoice as a whole.
+    pub lines: Vec<CreditNoteLine>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -290,4 +327,65 @@ pub struct PaymentImportResult {
     pub accepted: usize,
     pub payment_ids: Vec<String>,
     pub rejected: Vec<ImportRowError>,
+}
+
+/// A tenant's payment retry schedule: when a gateway charge of an invoice is declined,
+/// the charge is tried again this many days after the failure (e.g. `[1, 9, 13, 20]`),
+/// by the daily billing job, until the invoice is paid or the days run out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRetryPolicy {
+    /// Strictly increasing, 1–365, at most 20; empty: no retries.
+    pub retry_days: Vec<i64>,
+}
+
+/// One gateway charge aimed at an invoice.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentAttempt {
+    /// 1, 2, … in the order made.
+    pub attempt: i64,
+    /// 0: charged by request; n: the n-th scheduled retry.
+    pub retry: i64,
+    #[schema(value_type = String, format = Date)]
+    pub attempted_on: Date,
+    /// The payment recorded (failed or succeeded); none when the gateway was unreachable.
+    pub payment_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    /// succeeded, declined or unavailable.
+    pub outcome: String,
+    pub failure_code: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Where an invoice's retries stand.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentRetryPlan {
+    /// scheduled, succeeded, stopped (the invoice was settled otherwise) or exhausted.
+    pub status: String,
+    pub gateway: String,
+    /// The failure the retry days count from.
+    #[schema(value_type = String, format = Date)]
+    pub failed_on: Date,
+    pub retry_days: Vec<i64>,
+    pub retries_done: i64,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub next_retry_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvoicePaymentAttempts {
+    pub invoice_id: String,
+    /// None when no charge of the invoice was declined.
+    pub retry: Option<PaymentRetryPlan>,
+    pub attempts: Vec<PaymentAttempt>,
+}
+
+/// A new payment method for an invoice's scheduled retries (the customer updated a card).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRetryPaymentMethod {
+    /// Gateway token the next retries charge.
+    pub payment_method: String,
 }

@@ -14,7 +14,8 @@ use crate::catalog::spec::{
 pub use crate::ledger_model::*;
 pub use crate::runs_model::*;
 pub use crate::usage::voice_model::{
-    BandInput, DestinationInput, RatingPlan, RatingPlanInput, RatingPlanList, WindowInput,
+    BandInput, DestinationInput, NewDestinations, RatingPlan, RatingPlanInput, RatingPlanList,
+    WindowInput,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -243,6 +244,8 @@ pub struct Price {
     pub model: Option<ModelSpec>,
     pub metric: Option<String>,
     pub minimum: Option<String>,
+    /// The subscription's minimum spend per billing period (see `PriceSpec`).
+    pub minimum_commitment: Option<String>,
     pub term: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub effective_from: Option<Date>,
@@ -304,6 +307,10 @@ pub struct CreateSubscription {
     /// Invoice usage before the period ends once it reaches these amounts.
     #[serde(default)]
     pub progressive_billing: Option<ProgressiveBilling>,
+    /// Minimum spend per billing period (decimal string in the account's currency),
+    /// replacing the plan price's `minimum_commitment`; needs a recurring price.
+    #[serde(default)]
+    pub minimum_commitment: Option<String>,
 }
 
 /// Progressive (threshold) billing: when a usage item's amount in the open period reaches
@@ -355,6 +362,7 @@ impl CreateSubscription {
             unit_amount: None,
             items: Vec::new(),
             progressive_billing: None,
+            minimum_commitment: None,
         }
     }
 }
@@ -388,6 +396,9 @@ pub struct Subscription {
     pub items: Vec<SubscriptionItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progressive_billing: Option<ProgressiveBilling>,
+    /// The subscription's own minimum commitment per billing period, if set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_commitment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -746,4 +757,87 @@ pub struct DunningStatus {
     pub oldest_overdue_due_date: Option<Date>,
     pub days_overdue: Option<i64>,
     pub next_step: Option<DunningStepSpec>,
+}
+
+/// The tenant's plan-change rules: which plan changes are allowed and when they take
+/// effect. The first rule that matches a change decides; a change no rule matches is
+/// allowed, immediate unless the request says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRules {
+    pub rules: Vec<ChangeRule>,
+}
+
+/// One rule. Every criterion left out matches anything, so a rule with none is a
+/// catch-all (put it last to set the default timing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRule {
+    /// Product code of the plan being left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_product: Option<String>,
+    /// Product code of the plan being taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_product: Option<String>,
+    /// Billing period of the price being left (`month`, `year`, `3_months`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_period: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_period: Option<String>,
+    /// Price book of the price being left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_price_book: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_price_book: Option<String>,
+    pub policy: ChangePolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangePolicy {
+    /// Takes effect on the requested date (default today), prorated with a credit.
+    Immediate,
+    /// Takes effect at the end of the current billing period, with no credit.
+    EndOfPeriod,
+    /// Refused with 422 `plan_change_not_allowed`.
+    Illegal,
+}
+
+/// The tenant's cadence of continuous draft invoices (`PUT /v1/draft-invoice-settings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftSettings {
+    /// How often, at most, an account's stored draft is recomputed while usage arrives
+    /// (seconds on the tenant's clock, 1–86400; default 300).
+    pub draft_refresh_seconds: i64,
+}
+
+/// Why the last refresh stored no invoice (billing the account failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DraftProblem {
+    pub code: String,
+    pub message: String,
+}
+
+/// The stored draft of a bill-to account's next invoice (`GET /v1/accounts/{id}/draft-invoice`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DraftInvoice {
+    /// The bill-to account the draft belongs to.
+    pub account_id: String,
+    /// The invoice as billing would draw it at `refreshed_at` (`id` and `status` are
+    /// `draft`); absent when nothing was due within the horizon or billing failed.
+    #[schema(value_type = Option<Invoice>)]
+    pub invoice: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<DraftProblem>,
+    #[schema(value_type = String, format = DateTime)]
+    pub refreshed_at: Timestamp,
+    /// Seconds from `refreshed_at` to now on the tenant's clock.
+    pub age_seconds: i64,
+    /// When the latest usage the draft includes arrived (the watermark).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub usage_through: Option<Timestamp>,
+    /// Usage arrived after the draft was computed; the next refresh due includes it.
+    pub usage_pending: bool,
+    pub refresh_seconds: i64,
 }

@@ -99,7 +99,7 @@ impl App {
         payer: AccountRow,
         today: Date,
         now_us: i64,
-        op: SubscriptionOperation,
+        mut op: SubscriptionOperation,
     ) -> AppResult<Subscription> {
         let tenant = sub.tenant_id.clone();
         let mut l = Loaded {
@@ -111,6 +111,9 @@ impl App {
             sub,
             payer,
         };
+        if op.operation == OperationKind::Change {
+            apply_change_rules(tx, &l, &mut op).await?;
+        }
         let effective = self.effective_date(tx, &l, &op).await?;
         let (operation, details) = match op.operation {
             OperationKind::Change => self.change(tx, &mut l, &op, effective).await?,
@@ -707,6 +710,41 @@ async fn charge_early_termination(tx: &mut Tx, l: &Loaded, effective: Date) -> A
         created_at_us: l.now_us,
     })
     .await?;
+    Ok(())
+}
+
+/// Refuses a plan change the tenant's change rules make illegal, and gives a change that
+/// names neither a date nor a timing the timing of the rule that matches it. Changes that
+/// keep the price (quantity, negotiated amount) are not plan changes.
+async fn apply_change_rules(
+    tx: &mut Tx,
+    l: &Loaded,
+    op: &mut SubscriptionOperation,
+) -> AppResult<()> {
+    let Some(price_id) = op.price_id.as_deref() else {
+        return Ok(());
+    };
+    let tenant = &l.sub.tenant_id;
+    let item = pick_item(l, op.item_id.as_deref())?;
+    let current = current_segment(l, &item.id)?;
+    let (Some(to), Some(from)) = (
+        tx.get_price(tenant, price_id).await?,
+        tx.get_price(tenant, &current.price_id).await?,
+    ) else {
+        // An unknown price is reported by the change itself.
+        return Ok(());
+    };
+    if to.product_id == from.product_id && to.code == from.code {
+        return Ok(());
+    }
+    let policy = crate::change_rules::policy_for_change(tx, tenant, &from, &to).await?;
+    if op.timing.is_none() && op.effective_date.is_none() {
+        op.timing = match policy {
+            Some(ChangePolicy::EndOfPeriod) => Some(ChangeTiming::EndOfPeriod),
+            Some(ChangePolicy::Immediate) => Some(ChangeTiming::Immediate),
+            _ => None,
+        };
+    }
     Ok(())
 }
 

@@ -22,6 +22,7 @@ use crate::model::{
     CreatePayment, CreateRefund, ListParams, Payment, PaymentAllocation, PaymentMethodCode,
     PaymentPage, Refund,
 };
+use crate::payment_retries::{record_charge, Charged};
 use crate::subscriptions::parse_date;
 use crate::validate;
 use crate::{App, Mode};
@@ -46,6 +47,10 @@ pub(crate) struct NewPayment {
     pub received_on: jiff::civil::Date,
     pub allocate: Allocate,
     pub gateway: Option<(&'static dyn PaymentGateway, String)>,
+    /// Set when the charge is a scheduled retry: the payment's id (the retry job records
+    /// the attempt). Otherwise a gateway charge is recorded as an attempt on the invoices
+    /// it pays, and a decline schedules retries.
+    pub retry_id: Option<String>,
 }
 
 static TEST_GATEWAY: TestGateway = TestGateway;
@@ -95,7 +100,7 @@ pub(crate) fn payment_view(
 
 impl App {
     /// The configured gateway of that name (the test gateway outside production).
-    fn gateway_named(&self, name: &str) -> Option<&'static dyn PaymentGateway> {
+    pub(crate) fn gateway_named(&self, name: &str) -> Option<&'static dyn PaymentGateway> {
         match (name, self.mode) {
             ("test", Mode::Development) => Some(&TEST_GATEWAY),
             _ => None,
@@ -271,6 +276,7 @@ impl App {
             received_on,
             allocate,
             gateway,
+            retry_id: None,
         })
     }
 
@@ -284,7 +290,7 @@ impl App {
         let account = &new.account;
         let tenant = account.tenant_id.as_str();
         let now_us = to_us(self.tenant_now(tx, tenant).await?);
-        let id = new_id("pay");
+        let id = new.retry_id.clone().unwrap_or_else(|| new_id("pay"));
         let books = load_books(tx, account).await?;
         let mut after = books.ledger.clone();
         let date = new.received_on;
@@ -372,6 +378,18 @@ impl App {
                     tx.insert_payment(&row).await?;
                     let view = payment_view(&row, &[])?;
                     emit(tx, tenant, "payment.failed", "payment", &id, &view, now_us).await?;
+                    if new.retry_id.is_none() {
+                        let charged = Charged {
+                            account,
+                            payment_id: &id,
+                            gateway: gw.name(),
+                            token,
+                            on: date,
+                            declined: Some(&code),
+                            now_us,
+                        };
+                        record_charge(tx, &charged, &allocations_of(&after, &id)).await?;
+                    }
                     return Ok(Err(AppError::PaymentDeclined {
                         code: "payment_declined",
                         message: format!(
@@ -393,6 +411,18 @@ impl App {
             };
             tx.insert_payment_allocation(&a).await?;
             allocs.push(a);
+        }
+        if let (Some((gw, token)), None) = (&new.gateway, &new.retry_id) {
+            let charged = Charged {
+                account,
+                payment_id: &id,
+                gateway: gw.name(),
+                token,
+                on: date,
+                declined: None,
+                now_us,
+            };
+            record_charge(tx, &charged, &allocations_of(&after, &id)).await?;
         }
         let view = payment_view(&row, &allocs)?;
         emit(

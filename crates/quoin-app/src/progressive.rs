@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::model::ProgressiveBilling;
 use crate::subscriptions::parse_date;
 use crate::timeline::opt_date;
-use crate::usage::rate_usage;
+use crate::usage::{rate_usage, Unratable};
 use crate::validate;
 
 fn internal(what: impl std::fmt::Display) -> AppError {
@@ -160,7 +160,8 @@ pub(crate) async fn progressive_line(
         today.tomorrow().map_err(internal)?.min(open.end),
     )
     .map_err(internal)?;
-    let (quantity, exact) = rate_usage(tx, u.item, u.price, so_far, terms.currency).await?;
+    let (quantity, exact) =
+        rate_usage(tx, u.item, u.price, so_far, terms.currency, Unratable::Park).await?;
     let amount = Money::from_decimal(exact, terms.currency).map_err(internal)?;
     let earlier = progressive_lines(tx, u.item, open.start).await?;
     let invoiced: i64 = earlier.iter().map(|l| l.amount_minor).sum();

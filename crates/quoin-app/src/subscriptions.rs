@@ -62,6 +62,7 @@ pub(crate) fn subscription_view_with(
             .map(crate::progressive::Thresholds::parse)
             .transpose()?
             .map(|t| t.view()),
+        minimum_commitment: r.minimum_commitment.clone(),
     })
 }
 
@@ -151,6 +152,26 @@ impl App {
                 let currency = quoin_core::money::Currency::parse(&payer.currency)
                     .map_err(|e| AppError::Internal(e.to_string()))?;
                 crate::progressive::Thresholds::from_input(t, currency)
+            })
+            .transpose()?;
+        let minimum_commitment = input
+            .minimum_commitment
+            .as_deref()
+            .map(|m| {
+                use crate::catalog::spec::PriceTypeCode;
+                let field = "minimum_commitment";
+                if spec.price_type.unwrap_or(PriceTypeCode::Recurring) != PriceTypeCode::Recurring {
+                    return Err(AppError::invalid(
+                        field,
+                        "needs a recurring plan price (`price_id`)",
+                    ));
+                }
+                let d = validate::non_negative_decimal(field, m)?;
+                let currency = quoin_core::money::Currency::parse(&payer.currency)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let amount = quoin_core::money::Money::from_decimal_exact(d, currency)
+                    .map_err(|e| AppError::invalid(field, e.to_string()))?;
+                Ok(amount.to_decimal().to_string())
             })
             .transpose()?;
         // Further items: prices of the same product, each sellable on its own.
@@ -344,6 +365,7 @@ impl App {
             reconcile_from: None,
             updated_at_us: now,
             progressive_threshold: thresholds.map(|t| t.to_text()),
+            minimum_commitment,
         };
         tx.insert_subscription(&row).await?;
         let item = SubscriptionItemRow {

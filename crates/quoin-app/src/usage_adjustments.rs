@@ -13,7 +13,7 @@ use quoin_store::Tx;
 use crate::error::{AppError, AppResult};
 use crate::subscriptions::parse_date;
 use crate::timeline::opt_date;
-use crate::usage::rate_usage;
+use crate::usage::{rate_usage, Unratable};
 
 fn internal(what: impl std::fmt::Display) -> AppError {
     AppError::Internal(what.to_string())
@@ -68,7 +68,8 @@ pub(crate) async fn usage_adjustments(
                 break;
             }
             let service = Period::new(p.service.start, end).map_err(internal)?;
-            let (quantity, exact) = rate_usage(tx, r.item, &price, service, terms.currency).await?;
+            let (quantity, exact) =
+                rate_usage(tx, r.item, &price, service, terms.currency, Unratable::Park).await?;
             let rated = Money::from_decimal(exact, terms.currency).map_err(internal)?;
             let billed: i64 = tx
                 .usage_lines_of_period(&r.item.tenant_id, &r.item.id, &service.start.to_string())

@@ -227,6 +227,7 @@ pub async fn generate(app: &App, n: usize) -> anyhow::Result<Generated> {
                     reconcile_from: None,
                     updated_at_us: now,
                     progressive_threshold: None,
+                    minimum_commitment: None,
                 });
                 items.push(SubscriptionItemRow {
                     id: iid.clone(),

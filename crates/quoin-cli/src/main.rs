@@ -469,6 +469,8 @@ async fn main() -> anyhow::Result<()> {
             chunk,
             generate_only,
         }) => {
+            // Warnings name accounts that failed to bill; RUST_LOG shows more (e.g. statements).
+            init_tracing("warn");
             let app = open_app(&cfg).await?;
             bench::invoice_run(&app, subscriptions, chunk, generate_only).await?;
         }

@@ -10,7 +10,8 @@
 use quoin_core::invoicing::{
     finish_invoice, AppliedCoupon, ChargeKind, ChargeLine, ChargeMinimum, Coupon, CouponDuration,
     CouponValue, Fee, FeeRate, FinalInvoice, InvoiceContext, LineFilter, LineOrigin,
-    MinimumCommitment, Share, TaxComponent, TaxMode, TaxProfile, TaxSummary, TaxTable, Wallet,
+    MinimumCommitment, Share, SubscriptionCommitment, TaxComponent, TaxMode, TaxProfile,
+    TaxSummary, TaxTable, Wallet,
 };
 use quoin_core::money::{Currency, Money};
 use rust_decimal::Decimal;
@@ -568,6 +569,49 @@ fn minimum_commitment_tops_up_the_period() {
     let inv = finish_invoice(&[recurring(0, 600_00)], &ctx).unwrap();
     assert_eq!(inv.lines.len(), 2); // the api minimum still applies
     assert_eq!(inv.lines[1].priced, eur(100_00));
+}
+
+#[test]
+fn subscription_commitment_counts_its_group_after_coupons() {
+    let mut ctx = context();
+    // Subscription A commits to 150.00 (taxed reduced, 10%), B to 50.00.
+    let mut a = SubscriptionCommitment::new("sub_a", eur(150_00));
+    a.tax_category = Some("reduced".into());
+    a.product_code = Some("plan".into());
+    ctx.subscription_commitments = vec![a, SubscriptionCommitment::new("sub_b", eur(50_00))];
+    let mut minimum = ChargeMinimum::new("api", eur(30_00));
+    minimum.group = Some("sub_a".into());
+    ctx.minimums.push(minimum);
+    ctx.coupons.push(AppliedCoupon::first(coupon(
+        "TEN",
+        CouponValue::Percent(dec!(10)),
+        CouponDuration::Forever,
+    )));
+    let charges = [
+        recurring(0, 100_00).group("sub_a"),
+        usage(1, 20_00).price("api").group("sub_a"),
+        // A repair is a correction of another period: it does not count.
+        ChargeLine::new(2, ChargeKind::Repair, eur(-40_00)).group("sub_a"),
+        recurring(3, 60_00).group("sub_b"),
+    ];
+    let inv = finish_invoice(&charges, &ctx).unwrap();
+    // Lines: 4 charges, the api true-up (10.00), then A's commitment true-up. After the
+    // 10% coupon A has 90 + 18 + 9 = 117.00 toward 150.00 → 33.00, undiscounted, taxed
+    // at 10% → 3.30. B has 54.00 ≥ 50.00: no true-up.
+    assert_eq!(inv.lines.len(), 6);
+    assert_eq!(inv.lines[4].priced, eur(10_00));
+    let t = &inv.lines[5];
+    assert_eq!(
+        t.origin,
+        LineOrigin::SubscriptionCommitmentTrueUp {
+            group: "sub_a".into()
+        }
+    );
+    assert_eq!(
+        (t.priced, t.coupon_discount, t.net, t.tax.amount),
+        (eur(33_00), eur(0), eur(33_00), eur(3_30))
+    );
+    assert_eq!(t.product_code.as_deref(), Some("plan"));
 }
 
 #[test]

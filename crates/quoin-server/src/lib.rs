@@ -112,6 +112,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/prices/{id}", get(catalog::get_price))
         .route("/v1/catalog/import", post(catalog::import))
         .route("/v1/catalog/export", get(catalog::export))
+        .route(
+            "/v1/catalog/change-rules",
+            get(catalog::get_change_rules).put(catalog::put_change_rules),
+        )
         .route("/v1/metrics", get(catalog::metrics))
         .route(
             "/v1/metrics/{code}",
@@ -201,6 +205,7 @@ pub fn router(app: App) -> Router {
         .merge(tmf635::routes())
         .merge(routes::payments::routes())
         .merge(routes::voice::routes())
+        .merge(routes::drafts::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.

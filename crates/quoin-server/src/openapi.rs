@@ -19,7 +19,7 @@ use crate::routes::{accounts, analytics, billing, catalog, finishing, keys, runs
         accounts::add_location, accounts::list_locations,
         catalog::create, catalog::list, catalog::get, catalog::update, catalog::delete,
         catalog::add_price, catalog::list_prices, catalog::get_price,
-        catalog::import, catalog::export, catalog::metrics, catalog::terms, catalog::price_books, catalog::categories,
+        catalog::import, catalog::export, catalog::put_change_rules, catalog::get_change_rules, catalog::metrics, catalog::terms, catalog::price_books, catalog::categories,
         catalog::get_metric, catalog::put_metric, catalog::delete_metric,
         catalog::get_term, catalog::put_term, catalog::delete_term,
         catalog::get_price_book, catalog::put_price_book, catalog::delete_price_book,
@@ -79,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::payments::ReceivablesDoc::openapi());
     doc.merge(crate::routes::voice::VoiceDoc::openapi());
+    doc.merge(crate::routes::drafts::DraftsDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

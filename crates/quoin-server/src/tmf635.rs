@@ -8,8 +8,10 @@
 //!   event's local date). The account is the `relatedParty` (role `customer`) and the
 //!   subscription the `productRef` of a `ratedProductUsage` saying whether it is billed.
 //! - Lists page with `offset`/`limit` (read through, so `offset + limit` ≤ 100,000) and
-//!   filter on `usageType`, `usageDate.gte` and `usageDate.lt`; `X-Result-Count` is set,
-//!   `X-Total-Count` is not (counting every event would be a scan).
+//!   filter on `usageType`, `usageDate.gte` and `usageDate.lt`. As TMF630 asks,
+//!   `X-Result-Count` is the number of resources in the page and `X-Total-Count` the number
+//!   matching the filters — counted with a scan bounded by that same 100,000 window, so it
+//!   is left out when more match (no page can reach past it anyway).
 //!
 //! - `POST /usage` creates a usage event through the same ingestion path as
 //!   `POST /v1/events`: `usageType` is the metric, `usageDate` the timestamp, and among the
@@ -77,15 +79,23 @@ async fn list_usage(State(s): State<AppState>, Caller(p): Caller, uri: Uri) -> T
             }
         }
     }
-    let records = s.app.usage_records(&p, &filter, q.offset, q.limit).await?;
-    let page: Vec<Value> = records
+    let found = s.app.usage_records(&p, &filter, q.offset, q.limit).await?;
+    let page: Vec<Value> = found
+        .records
         .iter()
         .map(|r| select(usage_of(r), q.fields.as_deref()))
         .collect();
     let mut res = json_response(StatusCode::OK, &Value::Array(page));
-    res.headers_mut().insert(
+    let headers = res.headers_mut();
+    if let Some(total) = found.total {
+        headers.insert(
+            HeaderName::from_static("x-total-count"),
+            HeaderValue::from(total),
+        );
+    }
+    headers.insert(
         HeaderName::from_static("x-result-count"),
-        HeaderValue::from(records.len()),
+        HeaderValue::from(found.records.len()),
     );
     Ok(res)
 }

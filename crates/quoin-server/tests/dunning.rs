@@ -1,6 +1,7 @@
 //! Dunning through the API on a test clock, on both stores: reminder at +3 days, suspend
 //! at +14, disconnect at +30; every step an outbox event; full payment resolves it and
-//! resumes the services dunning suspended.
+//! resumes the services dunning suspended. Declined gateway charges are retried on the
+//! tenant's retry days by the same daily job, each attempt kept on the invoice.
 
 mod common;
 
@@ -12,7 +13,9 @@ use serde_json::{json, Value};
 on_both_stores!(
     steps_apply_on_schedule_and_payment_resolves,
     unpaid_account_is_disconnected_at_thirty_days,
-    bad_schedules_are_refused
+    bad_schedules_are_refused,
+    declined_charge_is_retried_until_a_new_card_pays_and_dunning_resolves,
+    retry_policy_is_validated_and_failures_without_one_are_not_retried
 );
 
 async fn setup(api: &TestApi) -> (String, String) {
@@ -237,5 +240,296 @@ async fn bad_schedules_are_refused(db: TestStore) {
         assert_eq!(r.body["field"], json!("steps"));
     }
     assert_eq!(api.counts().await, before);
+    api.cleanup().await;
+}
+
+async fn put(api: &TestApi, path: &str, body: Value) -> common::Reply {
+    api.call("PUT", path, Some(&api.key), Some(body)).await
+}
+
+/// `payment.retried` events as (retry, outcome, amount, next retry, plan status).
+async fn retry_events(api: &TestApi) -> Vec<(i64, String, String, Value, String)> {
+    let events = api.get("/v1/events?limit=500").await.body;
+    events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["topic"] == "payment.retried")
+        .map(|e| {
+            let p = &e["payload"];
+            (
+                p["retry"].as_i64().unwrap(),
+                p["outcome"].as_str().unwrap().to_string(),
+                p["amount"].as_str().unwrap().to_string(),
+                p["next_retry_on"].clone(),
+                p["retry_status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (attempt, retry, date, outcome, failure code) of each attempt on the invoice.
+async fn attempts(api: &TestApi, inv: &str) -> (Value, Vec<(i64, i64, String, String, Value)>) {
+    let r = api
+        .get(&format!("/v1/invoices/{inv}/payment-attempts"))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let list = r.body["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["amount"], json!("10.00"));
+            (
+                a["attempt"].as_i64().unwrap(),
+                a["retry"].as_i64().unwrap(),
+                a["attempted_on"].as_str().unwrap().to_string(),
+                a["outcome"].as_str().unwrap().to_string(),
+                a["failure_code"].clone(),
+            )
+        })
+        .collect();
+    (r.body["retry"].clone(), list)
+}
+
+fn attempt(
+    n: i64,
+    retry: i64,
+    on: &str,
+    outcome: &str,
+    code: Value,
+) -> (i64, i64, String, String, Value) {
+    (n, retry, on.to_string(), outcome.to_string(), code)
+}
+
+/// B16's retry days: a declined card is charged again 1 and 9 days after the failure;
+/// the customer gives a new card in between, the second retry pays, the retries end and
+/// dunning resolves.
+async fn declined_charge_is_retried_until_a_new_card_pays_and_dunning_resolves(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let (acc, sub) = setup(&api).await;
+    let r = put(
+        &api,
+        "/v1/payment-retry-policy",
+        json!({"retry_days": [1, 9, 13, 20]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body),
+        (200, &json!({"retry_days": [1, 9, 13, 20]}))
+    );
+    let inv = advance(&api, "2024-01-01T12:00:00Z").await["invoices"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let charge = json!({"account_id": acc, "amount": "10.00", "currency": "USD",
+        "gateway": "test", "payment_method": "tok_declined"});
+    let r = api.post("/v1/payments", charge).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["code"]),
+        (402, &json!("payment_declined"))
+    );
+    let (plan, list) = attempts(&api, &inv).await;
+    assert_eq!(
+        plan,
+        json!({"status": "scheduled", "gateway": "test", "failed_on": "2024-01-01",
+               "retry_days": [1, 9, 13, 20], "retries_done": 0, "next_retry_on": "2024-01-02"})
+    );
+    assert_eq!(
+        list,
+        [attempt(
+            1,
+            0,
+            "2024-01-01",
+            "declined",
+            json!("card_declined")
+        )]
+    );
+
+    advance(&api, "2024-01-02T12:00:00Z").await;
+    assert_eq!(
+        retry_events(&api).await,
+        [(
+            1,
+            "declined".into(),
+            "10.00".into(),
+            json!("2024-01-10"),
+            "scheduled".into()
+        )]
+    );
+    // The reminder (3 days past due) comes meanwhile.
+    advance(&api, "2024-01-09T12:00:00Z").await;
+    assert_eq!(retry_events(&api).await.len(), 1);
+    assert_eq!(
+        api.get(&format!("/v1/accounts/{acc}/dunning")).await.body["steps_done"],
+        json!(1)
+    );
+
+    // The customer gives a new card; the schedule keeps its dates.
+    let r = put(
+        &api,
+        &format!("/v1/invoices/{inv}/payment-retry"),
+        json!({"payment_method": "tok_visa"}),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["retry"]["next_retry_on"], json!("2024-01-10"));
+    advance(&api, "2024-01-10T12:00:00Z").await;
+    let (plan, list) = attempts(&api, &inv).await;
+    assert_eq!(
+        (
+            &plan["status"],
+            &plan["retries_done"],
+            &plan["next_retry_on"]
+        ),
+        (&json!("succeeded"), &json!(2), &Value::Null)
+    );
+    assert_eq!(
+        list,
+        [
+            attempt(1, 0, "2024-01-01", "declined", json!("card_declined")),
+            attempt(2, 1, "2024-01-02", "declined", json!("card_declined")),
+            attempt(3, 2, "2024-01-10", "succeeded", Value::Null),
+        ]
+    );
+    assert_eq!(
+        retry_events(&api).await[1],
+        (
+            2,
+            "succeeded".into(),
+            "10.00".into(),
+            Value::Null,
+            "succeeded".into()
+        )
+    );
+    let invoice = api.get(&format!("/v1/invoices/{inv}")).await.body;
+    assert_eq!(
+        (
+            &invoice["settlement"]["payment_status"],
+            &invoice["settlement"]["open"]
+        ),
+        (&json!("paid"), &json!("0.00"))
+    );
+    let balance = api.get(&format!("/v1/accounts/{acc}/balance")).await.body;
+    assert_eq!(balance["balance"], json!("0.00"));
+    assert_eq!(
+        dunning_events(&api).await,
+        [
+            ("dunning.reminder".to_string(), json!(1)),
+            ("dunning.resolved".to_string(), Value::Null)
+        ]
+    );
+    assert_eq!(status(&api, &sub).await, json!("active"));
+    let payments = api
+        .get(&format!("/v1/payments?account_id={acc}"))
+        .await
+        .body;
+    let mut seen: Vec<(String, String)> = payments["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["status"].as_str().unwrap().to_string(),
+                p["reference"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("failed".to_string(), String::new()),
+            ("failed".to_string(), format!("retry 1 of invoice {inv}")),
+            ("succeeded".to_string(), format!("retry 2 of invoice {inv}")),
+        ]
+    );
+
+    // Paid: no more retries on the later retry days, and none to redirect.
+    advance(&api, "2024-01-25T12:00:00Z").await;
+    assert_eq!(attempts(&api, &inv).await.1.len(), 3);
+    let r = put(
+        &api,
+        &format!("/v1/invoices/{inv}/payment-retry"),
+        json!({"payment_method": "tok_visa"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["code"]),
+        (409, &json!("no_scheduled_retry"))
+    );
+    api.cleanup().await;
+}
+
+async fn retry_policy_is_validated_and_failures_without_one_are_not_retried(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let (acc, _) = setup(&api).await;
+    let inv = advance(&api, "2024-01-01T12:00:00Z").await["invoices"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = api.counts().await;
+    for (days, field) in [
+        (json!([0]), "retry_days[0]"),
+        (json!([1, 9, 9]), "retry_days[2]"),
+        (json!([3, 1]), "retry_days[1]"),
+        (json!([1, 400]), "retry_days[1]"),
+    ] {
+        let r = put(
+            &api,
+            "/v1/payment-retry-policy",
+            json!({ "retry_days": days }),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), &r.body["code"], &r.body["field"]),
+            (422, &json!("invalid_retry_days"), &json!(field)),
+            "{days}"
+        );
+    }
+    // An unreachable gateway charges and records nothing.
+    let r = api
+        .post(
+            "/v1/payments",
+            json!({"account_id": acc, "amount": "10.00", "currency": "USD",
+                   "gateway": "test", "payment_method": "tok_error"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["code"]),
+        (503, &json!("gateway_unavailable"))
+    );
+    assert_eq!(api.counts().await, before);
+    assert_eq!(
+        api.get("/v1/payment-retry-policy").await.body,
+        json!({"retry_days": []})
+    );
+
+    // Without retry days a decline is recorded as an attempt and not retried.
+    let r = api
+        .post(
+            "/v1/payments",
+            json!({"account_id": acc, "amount": "10.00", "currency": "USD",
+                   "gateway": "test", "payment_method": "tok_insufficient_funds",
+                   "allocations": [{"invoice_id": inv, "amount": "10.00"}]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 402);
+    advance(&api, "2024-01-05T12:00:00Z").await;
+    let (plan, list) = attempts(&api, &inv).await;
+    assert_eq!(plan, Value::Null);
+    assert_eq!(
+        list,
+        [attempt(
+            1,
+            0,
+            "2024-01-01",
+            "declined",
+            json!("insufficient_funds")
+        )]
+    );
+    assert!(retry_events(&api).await.is_empty());
+    let r = api.get("/v1/invoices/inv_missing/payment-attempts").await;
+    assert_eq!(r.status.as_u16(), 404);
     api.cleanup().await;
 }

@@ -17,6 +17,7 @@ on_both_stores!(
     b5_negotiated_free_price_removed_mid_month,
     b6_thirty_360_starts_and_same_day_cancels,
     b8_same_day_upgrade_add_on_cancel_and_end_of_period_change,
+    b8_change_rules_refuse_illegal_changes_and_time_the_rest,
     b10_monthly_to_yearly_on_anniversary_with_leap_year,
     b11_in_arrears_upgrade_bills_the_old_plan_to_the_change,
     suspend_and_resume_credit_and_restart_billing,
@@ -581,6 +582,171 @@ async fn suspend_and_resume_credit_and_restart_billing(db: TestStore) {
             "20.32"
         )
     );
+    api.cleanup().await;
+}
+
+/// B8's catalog rules: premium → standard is illegal, upgrades from sports are immediate,
+/// everything else waits for the end of the period (no credit); a timing the request
+/// gives wins over the rule's.
+async fn b8_change_rules_refuse_illegal_changes_and_time_the_rest(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    clock(&api, "2024-03-01T06:00:00Z").await;
+    let sports = plan(&api, "sports", "500", "month").await;
+    let super_ = plan(&api, "super", "1000", "month").await;
+    let premium = plan(&api, "premium", "2000", "month").await;
+    let standard = plan(&api, "standard", "100", "month").await;
+    let rules = json!({"rules": [
+        {"from_product": "premium", "to_product": "standard", "policy": "illegal"},
+        {"from_product": "sports", "policy": "immediate"},
+        {"policy": "end_of_period"},
+    ]});
+    let put = api
+        .raw("PUT", "/v1/catalog/change-rules", &rules.to_string())
+        .await;
+    assert_eq!((put.status.as_u16(), &put.body), (200, &rules));
+
+    // Rules naming what does not exist are refused, naming the field; nothing changes.
+    let before = api.counts().await;
+    let bad = [
+        (
+            json!({"rules": [{"to_product": "gold", "policy": "illegal"}]}),
+            422,
+            "unknown_product",
+            "rules[0].to_product",
+        ),
+        (
+            json!({"rules": [{"policy": "immediate"}, {"from_period": "fortnight", "policy": "illegal"}]}),
+            422,
+            "invalid_period",
+            "rules[1].from_period",
+        ),
+        (
+            json!({"rules": [{"to_price_book": "promo", "policy": "illegal"}]}),
+            422,
+            "unknown_price_book",
+            "rules[0].to_price_book",
+        ),
+        (
+            json!({"rules": [{"policy": "sometimes"}]}),
+            400,
+            "invalid_field",
+            "rules[0].policy",
+        ),
+    ];
+    for (body, status, code, field) in bad {
+        let r = api
+            .raw("PUT", "/v1/catalog/change-rules", &body.to_string())
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), &r.body["code"], &r.body["field"]),
+            (status, &json!(code), &json!(field)),
+            "{body}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.counts().await, before);
+    assert_eq!(api.get("/v1/catalog/change-rules").await.body, rules);
+
+    let acc = account(&api, json!({"bill_cycle_day": 1})).await;
+    let sub = subscribe(
+        &api,
+        json!({"account_id": acc, "price_id": sports, "start_date": "2024-03-01"}),
+    )
+    .await;
+    assert_eq!(
+        advance(&api, "2024-03-01T08:00:00Z").await[0]["total"],
+        json!("500.00")
+    );
+
+    // sports → premium: immediate by rule 1, $1500 for the balance.
+    let s = operate(
+        &api,
+        &sub,
+        json!({"operation": "change", "price_id": premium}),
+    )
+    .await;
+    assert_eq!(s["items"][0]["since"], json!("2024-03-01"));
+    let got = advance(&api, "2024-03-01T10:00:00Z").await;
+    let (mut rows, total) = lines(&got[0]);
+    rows.sort();
+    assert_eq!(
+        (rows, total),
+        want(
+            &[
+                ("recurring", "2024-03-01", "2024-04-01", "2000.00"),
+                ("repair", "2024-03-01", "2024-04-01", "-500.00"),
+            ],
+            "1500.00"
+        )
+    );
+
+    // premium → standard is illegal: 422 on the price, nothing written.
+    clock(&api, "2024-03-10T06:00:00Z").await;
+    let before = api.counts().await;
+    let r = api
+        .post(
+            &format!("/v1/subscriptions/{sub}/operations"),
+            json!({"operation": "change", "price_id": standard}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["code"], &r.body["field"]),
+        (422, &json!("plan_change_not_allowed"), &json!("price_id"))
+    );
+    assert_eq!(api.counts().await, before);
+    // Even with an explicit timing.
+    let r = api
+        .post(
+            &format!("/v1/subscriptions/{sub}/operations"),
+            json!({"operation": "change", "price_id": standard, "timing": "end_of_period"}),
+        )
+        .await;
+    assert_eq!(r.body["code"], json!("plan_change_not_allowed"));
+
+    // premium → super: the catch-all waits for the end of the period; no credit.
+    let s = operate(
+        &api,
+        &sub,
+        json!({"operation": "change", "price_id": super_}),
+    )
+    .await;
+    assert_eq!(s["items"][0]["since"], json!("2024-04-01"));
+    assert!(advance(&api, "2024-03-31T10:00:00Z").await.is_empty());
+    let got = advance(&api, "2024-04-01T10:00:00Z").await;
+    assert_eq!(
+        lines(&got[0]),
+        want(
+            &[("recurring", "2024-04-01", "2024-05-01", "1000.00")],
+            "1000.00"
+        )
+    );
+
+    // super → sports with an explicit immediate timing: the request wins over the
+    // catch-all. 21 of April's 30 days: −700.00 + 350.00.
+    clock(&api, "2024-04-10T06:00:00Z").await;
+    let s = operate(
+        &api,
+        &sub,
+        json!({"operation": "change", "price_id": sports, "timing": "immediate"}),
+    )
+    .await;
+    assert_eq!(s["items"][0]["since"], json!("2024-04-10"));
+    let got = advance(&api, "2024-04-10T10:00:00Z").await;
+    let (mut rows, total) = lines(&got[0]);
+    rows.sort();
+    assert_eq!(
+        (rows, total),
+        want(
+            &[
+                ("recurring", "2024-04-10", "2024-05-01", "350.00"),
+                ("repair", "2024-04-10", "2024-05-01", "-700.00"),
+            ],
+            "-350.00"
+        )
+    );
+    // A quantity change is not a plan change: no rule applies, it is immediate.
+    let s = operate(&api, &sub, json!({"operation": "change", "quantity": "2"})).await;
+    assert_eq!(s["items"][0]["since"], json!("2024-04-10"));
     api.cleanup().await;
 }
 

@@ -1,7 +1,8 @@
 //! Random sequences of receivables operations through the HTTP API on SQLite: after every
 //! step the balance the API reports equals Σ finalized invoices − Σ credit notes −
 //! Σ payments + Σ refunds over the accepted operations, and Σ open amounts of the
-//! account's invoices equals balance + unapplied credit.
+//! account's invoices equals balance + unapplied credit. Credit notes come in both forms:
+//! an amount on the invoice as a whole, and amounts or quantities of its line.
 
 mod common;
 
@@ -18,6 +19,8 @@ enum Op {
     PayTo(usize, i64),
     Refund(usize, i64),
     Credit(usize, i64),
+    /// A credit note on the invoice's line: by amount, or (with `None`) one of its unit.
+    CreditLine(usize, Option<i64>),
     AccountCredit(i64),
     Void(usize),
 }
@@ -33,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..4, amount()).prop_map(|(i, a)| Op::PayTo(i, a)),
         2 => (0usize..4, amount()).prop_map(|(i, a)| Op::Refund(i, a)),
         2 => (0usize..4, amount()).prop_map(|(i, a)| Op::Credit(i, a)),
+        2 => (0usize..4, prop::option::of(amount())).prop_map(|(i, a)| Op::CreditLine(i, a)),
         1 => amount().prop_map(Op::AccountCredit),
         1 => (0usize..4).prop_map(Op::Void),
     ]
@@ -58,6 +62,8 @@ fn minor(v: &Value) -> i64 {
 #[derive(Default)]
 struct Model {
     invoices: Vec<String>,
+    /// The (only) line of each invoice, in `invoices` order.
+    lines: Vec<String>,
     payments: Vec<String>,
     invoiced: i64,
     credited: i64,
@@ -82,6 +88,8 @@ async fn advance(api: &TestApi, account: &str, m: &mut Model) {
         assert_eq!(inv["account_id"], json!(account));
         m.invoiced += minor(&inv["total"]);
         m.invoices.push(inv["id"].as_str().unwrap().to_string());
+        m.lines
+            .push(inv["lines"][0]["id"].as_str().unwrap().to_string());
     }
 }
 
@@ -170,6 +178,33 @@ async fn run(ops: Vec<Op>) {
                     .await;
                 if r.status == 201 {
                     m.credited += a;
+                } else {
+                    assert!(
+                        [404, 409, 422].contains(&r.status.as_u16()),
+                        "{op:?}: {}",
+                        r.body
+                    );
+                }
+            }
+            Op::CreditLine(i, a) => {
+                let inv = pick(&m.invoices, *i);
+                let line = match a {
+                    Some(a) => json!({"line_id": pick(&m.lines, *i), "amount": text(*a)}),
+                    None => json!({"line_id": pick(&m.lines, *i), "quantity": "1"}),
+                };
+                let r = api
+                    .post(
+                        &format!("/v1/invoices/{inv}/credit-notes"),
+                        json!({"lines": [line], "reason": "p"}),
+                    )
+                    .await;
+                if r.status == 201 {
+                    let credited = minor(&r.body["amount"]);
+                    assert_eq!(credited, minor(&r.body["lines"][0]["amount"]));
+                    if let Some(a) = a {
+                        assert_eq!(credited, *a);
+                    }
+                    m.credited += credited;
                 } else {
                     assert!(
                         [404, 409, 422].contains(&r.status.as_u16()),

@@ -147,7 +147,10 @@ async fn usage_events_read_and_created_as_tmf635_usage(db: TestStore) {
 
     let r = api.get(&format!("{BASE}/usage")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(header(&r, "x-result-count"), "4");
+    assert_eq!(
+        (header(&r, "x-result-count"), header(&r, "x-total-count")),
+        ("4".to_string(), "4".to_string())
+    );
     for u in r.body.as_array().unwrap() {
         assert_usage(&spec, u);
     }
@@ -193,6 +196,13 @@ async fn usage_events_read_and_created_as_tmf635_usage(db: TestStore) {
         .get(&format!("{BASE}/usage?offset=1&limit=2&fields=status"))
         .await;
     assert_eq!(
+        (
+            header(&page, "x-result-count"),
+            header(&page, "x-total-count")
+        ),
+        ("2".to_string(), "4".to_string())
+    );
+    assert_eq!(
         page.body,
         json!([
             {"id": "e2", "href": format!("{BASE}/usage/e2"), "@type": "Usage", "status": "billed"},
@@ -210,8 +220,27 @@ async fn usage_events_read_and_created_as_tmf635_usage(db: TestStore) {
         .map(|u| u["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["e3", "e4"]);
+    let late = api
+        .get(&format!(
+            "{BASE}/usage?usageDate.gte=2024-03-10T00:00:00Z&limit=1"
+        ))
+        .await;
+    assert_eq!(
+        (
+            header(&late, "x-result-count"),
+            header(&late, "x-total-count")
+        ),
+        ("1".to_string(), "3".to_string())
+    );
     let none = api.get(&format!("{BASE}/usage?usageType=voice")).await;
     assert_eq!(none.body, json!([]));
+    assert_eq!(
+        (
+            header(&none, "x-result-count"),
+            header(&none, "x-total-count")
+        ),
+        ("0".to_string(), "0".to_string())
+    );
 
     // Errors are TMF Error bodies.
     let missing = api.get(&format!("{BASE}/usage/nope")).await;

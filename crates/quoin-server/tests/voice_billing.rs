@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 on_both_stores!(
     voice_calls_are_rated_call_by_call,
     bad_rating_plans_change_nothing,
-    usage_csv_lists_every_billed_event
+    usage_csv_lists_every_billed_event,
+    unratable_calls_wait_in_suspense_until_the_plan_covers_them,
+    unratable_calls_found_at_billing_leave_the_item
 );
 
 /// Peak Mon–Fri 08:00–19:00, off-peak the other weekday hours, weekend all day.
@@ -330,5 +332,302 @@ async fn usage_csv_lists_every_billed_event(db: TestStore) {
 
     let other = api.get("/v1/invoices/inv_nope/usage.csv").await;
     assert_eq!(other.status, 404);
+    api.cleanup().await;
+}
+
+/// France, which `plan()` lacks: 60/60, peak 0.20.
+fn france() -> Value {
+    json!({"destinations": [{"code": "fr", "prefixes": ["33"], "increment": "60/60",
+        "rates": {"peak": "0.20", "offpeak": "0.10", "weekend": "0.05"}}]})
+}
+
+async fn suspended(api: &TestApi) -> Vec<(String, String, String)> {
+    let r = api.get("/v1/usage/suspense").await;
+    r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn unratable_calls_wait_in_suspense_until_the_plan_covers_them(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    voice_customer(&api).await;
+    api.post_ok(
+        "/v1/test-clock/advance",
+        json!({"to": "2026-11-29T12:00:00Z"}),
+        200,
+    )
+    .await;
+    let mut calls = november_calls();
+    let events = calls["events"].as_array_mut().unwrap();
+    // France, Monday peak, 90 s: no prefix of the plan matches.
+    events.push(cdr("fr1", "33612345678", "2026-11-23T10:00:00Z", 90));
+    let mut no_duration = cdr("bad", "442071234567", "2026-11-23T11:00:00Z", 1);
+    no_duration["properties"]["duration"] = json!("1.5");
+    events.push(no_duration);
+    let r = api.post_ok("/v1/events", calls, 200).await;
+    assert_eq!(
+        (&r["accepted"], &r["suspended"], &r["rejected"]),
+        (&json!(8), &json!(2), &json!(0)),
+        "{r}"
+    );
+    assert_eq!(
+        suspended(&api).await,
+        vec![
+            (
+                "bad".into(),
+                "unratable".into(),
+                "`duration` is not a whole number of seconds".into()
+            ),
+            (
+                "fr1".into(),
+                "unratable".into(),
+                "no destination prefix matches number 33612345678".into()
+            ),
+        ]
+    );
+    // The account bills its six ratable calls (1.23) instead of failing.
+    let got = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2026-12-01T12:00:00Z"}),
+            200,
+        )
+        .await;
+    assert_eq!(got["errors"], json!([]), "{got}");
+    let inv = &got["invoices"][0];
+    assert_eq!(
+        (&inv["lines"][0]["quantity"], &inv["total"]),
+        (&json!("6"), &json!("1.23")),
+        "{inv}"
+    );
+    // A December call to France (Wednesday peak, 30 s) waits too.
+    let r = api
+        .post_ok(
+            "/v1/events",
+            json!({"events": [cdr("fr2", "33612345678", "2026-12-02T10:00:00Z", 30)]}),
+            200,
+        )
+        .await;
+    assert_eq!(r["suspended"], json!(1), "{r}");
+
+    // A new prefix under an existing one would re-rate billed calls: refused, nothing kept.
+    let mut under = france();
+    under["destinations"][0]["prefixes"] = json!(["33", "4479"]);
+    let r = api
+        .post("/v1/rating-plans/voice-eur/destinations", under)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        (&r.body["code"], &r.body["field"]),
+        (
+            &json!("prefix_would_rerate"),
+            &json!("destinations[0].prefixes[1]")
+        )
+    );
+    let mut unpriced = france();
+    unpriced["destinations"][0]["rates"] = json!({"peak": "0.20"});
+    let r = api
+        .post("/v1/rating-plans/voice-eur/destinations", unpriced)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["field"]),
+        (422, &json!("destinations[0].rates")),
+        "{}",
+        r.body
+    );
+    let r = api
+        .post("/v1/rating-plans/nope/destinations", france())
+        .await;
+    assert_eq!(r.status, 404);
+    let plan = api.get("/v1/rating-plans/voice-eur").await.body;
+    assert_eq!(plan["destinations"].as_array().unwrap().len(), 3);
+
+    // Fixed: France is added, the two calls to it are recycled; the bad CDR stays.
+    let plan = api
+        .post_ok("/v1/rating-plans/voice-eur/destinations", france(), 200)
+        .await;
+    assert_eq!(plan["destinations"][3]["code"], json!("fr"));
+    let r = api
+        .post_ok(
+            "/v1/usage/suspense/recycle",
+            json!({"filter": {"reason": "unratable"}}),
+            200,
+        )
+        .await;
+    assert_eq!(
+        r,
+        json!({"examined": 3, "matched": 2, "still_suspended": 1})
+    );
+    assert_eq!(
+        suspended(&api)
+            .await
+            .into_iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
+        vec!["bad".to_string()]
+    );
+    // November is billed already: re-rated with fr1 (120 s × 0.20 = 0.40) on today's invoice.
+    let got = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2026-12-02T12:00:00Z"}),
+            200,
+        )
+        .await;
+    let inv = &got["invoices"][0];
+    let line = &inv["lines"][0];
+    assert_eq!(
+        (
+            &line["kind"],
+            &line["period_start"],
+            &line["quantity"],
+            &line["amount"],
+            &inv["total"]
+        ),
+        (
+            &json!("usage_adjustment"),
+            &json!("2026-11-01"),
+            &json!("7"),
+            &json!("0.40"),
+            &json!("0.40")
+        ),
+        "{inv}"
+    );
+    // December bills fr2 (60 s × 0.20) with its own period.
+    let got = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2027-01-01T12:00:00Z"}),
+            200,
+        )
+        .await;
+    let inv = &got["invoices"][0];
+    assert_eq!(
+        (
+            &inv["lines"][0]["kind"],
+            &inv["lines"][0]["period_start"],
+            &inv["lines"][0]["quantity"],
+            &inv["total"]
+        ),
+        (
+            &json!("usage"),
+            &json!("2026-12-01"),
+            &json!("1"),
+            &json!("0.20")
+        ),
+        "{inv}"
+    );
+    api.cleanup().await;
+}
+
+/// A call stored on the item before ingestion checked ratability (written here straight
+/// into the store) is moved to suspense when billing rates its period; the rest bills and
+/// the item's rollups no longer count it.
+async fn unratable_calls_found_at_billing_leave_the_item(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let acc = voice_customer(&api).await;
+    api.post_ok(
+        "/v1/test-clock/advance",
+        json!({"to": "2026-11-29T12:00:00Z"}),
+        200,
+    )
+    .await;
+    api.post_ok("/v1/events", november_calls(), 200).await;
+    let sub = api
+        .get(&format!("/v1/subscriptions?account_id={acc}"))
+        .await
+        .body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let item = api
+        .get(&format!("/v1/subscriptions/{sub}/usage"))
+        .await
+        .body["items"][0]["item_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ts = jiff::Timestamp::from_second(1_795_428_000).unwrap(); // 2026-11-23T10:00:00Z
+    let mut tx = api.db.store.begin().await.unwrap();
+    tx.insert_usage_events(
+        &api.tenant,
+        (ts.as_microsecond() << 10) | 1,
+        &[quoin_store::repo::NewUsageEvent {
+            event_id: "old",
+            item_id: Some(&item),
+            metric_code: "calls",
+            ts_us: ts.as_microsecond(),
+            quantity: None,
+            properties: Some(r#"{"destination":"33612345678","duration":"60"}"#),
+        }],
+    )
+    .await
+    .unwrap();
+    // …and counted in the day's rollup, as ingestion did then.
+    let mut day = tx
+        .usage_rollups(&api.tenant, &item, "calls", "2026-11-23", "2026-11-24")
+        .await
+        .unwrap()
+        .remove(0);
+    day.events += 1;
+    tx.upsert_usage_rollup(&day).await.unwrap();
+    tx.commit().await.unwrap();
+    let day_usage = format!("/v1/subscriptions/{sub}/usage?from=2026-11-23&to=2026-11-24");
+    let usage = api.get(&day_usage).await.body;
+    assert_eq!(
+        usage["items"][0]["groups"][0]["quantity"],
+        json!("5"),
+        "{usage}"
+    );
+
+    let got = api
+        .post_ok(
+            "/v1/test-clock/advance",
+            json!({"to": "2026-12-01T12:00:00Z"}),
+            200,
+        )
+        .await;
+    assert_eq!(got["errors"], json!([]), "{got}");
+    let inv = &got["invoices"][0];
+    assert_eq!(
+        (&inv["lines"][0]["quantity"], &inv["total"]),
+        (&json!("6"), &json!("1.23")),
+        "{inv}"
+    );
+    let parked = api.get("/v1/usage/suspense").await.body["data"][0].clone();
+    assert_eq!(
+        (
+            &parked["id"],
+            &parked["reason"],
+            &parked["item_key"],
+            &parked["detail"],
+            &parked["received_at"]
+        ),
+        (
+            &json!("old"),
+            &json!("unratable"),
+            &json!("LINE-1"),
+            &json!("no destination prefix matches number 33612345678"),
+            &json!("2026-11-23T10:00:00Z")
+        )
+    );
+    let event = api.get(&format!("/v1/usage/events?item={item}")).await;
+    assert_eq!(event.body["data"].as_array().unwrap().len(), 6);
+    // The day's rollup is rebuilt from the calls left: c1, c2, c4, c5 on the 23rd.
+    let usage = api.get(&day_usage).await.body;
+    assert_eq!(
+        usage["items"][0]["groups"][0]["quantity"],
+        json!("4"),
+        "{usage}"
+    );
     api.cleanup().await;
 }

@@ -141,6 +141,8 @@ pub struct SubscriptionRow {
     pub updated_at_us: i64,
     /// Usage amount in a period that triggers a progressive invoice before it ends.
     pub progressive_threshold: Option<String>,
+    /// Minimum spend per billing period replacing the plan price's (decimal text).
+    pub minimum_commitment: Option<String>,
 }
 
 /// A logical item of a subscription; its prices over time are [`ItemSegmentRow`]s.
@@ -315,6 +317,8 @@ pub struct SuspenseRow {
     pub metric_code: String,
     pub ts_us: i64,
     pub received_at_us: i64,
+    /// What exactly is wrong (e.g. the rating problem of an `unratable` CDR).
+    pub detail: Option<String>,
 }
 
 /// One day of an item's metric (per group): decimals as text.

@@ -336,6 +336,7 @@ async fn billing_fixture(store: &Store) {
         reconcile_from: None,
         updated_at_us: 1,
         progressive_threshold: None,
+        minimum_commitment: None,
     })
     .await
     .unwrap();

@@ -367,6 +367,11 @@ pub struct PriceSpec {
     /// Minimum charge per period (a true-up line makes up the difference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<String>,
+    /// Recurring prices: the subscription's minimum spend per billing period — its
+    /// recurring, one-time and usage charges after coupon discounts, before tax. A
+    /// `minimum_commitment` line makes up the difference, prorated like the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_commitment: Option<String>,
     /// Contract term template code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<String>,

@@ -85,6 +85,7 @@ pub(crate) fn price_view(r: &PriceRow) -> AppResult<Price> {
         model: spec.model,
         metric: spec.metric,
         minimum: spec.minimum,
+        minimum_commitment: spec.minimum_commitment,
         term: spec.term,
         effective_from: spec.effective_from,
     })

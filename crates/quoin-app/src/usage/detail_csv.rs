@@ -55,7 +55,8 @@ impl App {
             };
             if let Some(ModelSpec::Voice { rating_plan }) = &spec.model {
                 let plan = load_plan(&mut tx, tenant, rating_plan).await?;
-                for (event, rated) in rated_calls(&mut tx, tenant, &plan, &period).await? {
+                // Billing parked unratable calls in suspense: the line never charged them.
+                for (event, rated) in rated_calls(&mut tx, tenant, &plan, &period).await?.rated {
                     let prop = |k: &str| property(&event, k);
                     row(
                         &mut csv,

@@ -319,18 +319,17 @@ pub(crate) async fn ingest_batch(
     let mut props: Vec<Option<String>> = Vec::with_capacity(fresh.len());
     for &i in &fresh {
         let e = &events[i];
-        targets.push(
-            resolver
-                .resolve(
-                    tx,
-                    tenant,
-                    e.subscription.as_deref(),
-                    e.item_key.as_deref(),
-                    &e.metric,
-                    e.timestamp,
-                )
-                .await?,
-        );
+        let target = resolver
+            .resolve(
+                tx,
+                tenant,
+                e.subscription.as_deref(),
+                e.item_key.as_deref(),
+                &e.metric,
+                e.timestamp,
+            )
+            .await?;
+        targets.push(resolver.ratable(target, &e.properties, e.timestamp));
         let start = arena.len();
         if let Some(q) = e.quantity {
             let _ = write!(arena, "{q}");
@@ -386,12 +385,13 @@ pub(crate) async fn ingest_batch(
                     (t.day, t.day_end_us),
                 )?;
             }
-            Err(reason) => {
+            Err(why) => {
                 result.suspended += 1;
                 tx.insert_suspense(&SuspenseRow {
                     tenant_id: tenant.to_string(),
                     event_id: e.id.clone(),
-                    reason: reason.code().to_string(),
+                    reason: why.reason.code().to_string(),
+                    detail: why.detail.clone(),
                     subscription_ref: e.subscription.clone(),
                     item_key: e.item_key.clone(),
                     metric_code: e.metric.clone(),
@@ -510,7 +510,10 @@ impl App {
             .await?;
             out.push(result);
         }
+        let accounts = resolver.bill_to_of(&deltas);
         rollup::apply(&mut tx, &p.tenant_id, deltas).await?;
+        tx.mark_draft_usage(&p.tenant_id, &accounts, to_us(now))
+            .await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -15,6 +15,7 @@ mod query;
 mod rating;
 mod records;
 mod rollup;
+pub(crate) mod unratable;
 pub(crate) mod voice;
 pub mod voice_model;
 mod writer;
@@ -25,18 +26,20 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use quoin_core::rating::voice::VoicePlan;
 use quoin_store::repo::DefinitionTable;
 use quoin_store::rows::SubscriptionRow;
 use quoin_store::Tx;
 use rust_decimal::Decimal;
 
-use crate::catalog::spec::{AggregationCode, MetricSpec, PriceSpec, PriceTypeCode};
+use crate::catalog::spec::{AggregationCode, MetricSpec, ModelSpec, PriceSpec, PriceTypeCode};
 use crate::error::{AppError, AppResult};
 
 pub use ingest::{UsageEvent, MAX_BATCH};
 pub use query::{usage_by_scan, usage_for_period, EventSearch};
 pub(crate) use rating::rate_usage;
-pub use records::{UsageRecord, UsageRecordFilter, UsageState, MAX_WINDOW};
+pub use records::{UsageRecord, UsageRecordFilter, UsageRecordPage, UsageState, MAX_WINDOW};
+pub(crate) use unratable::Unratable;
 pub(crate) use writer::Writer;
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -128,9 +131,20 @@ pub(crate) async fn load_metrics(
 
 /// A price's usage metric, if it is a usage price.
 fn usage_metric_of(definition: &str) -> Option<String> {
+    usage_price_of(definition).map(|(metric, _)| metric)
+}
+
+/// A usage price's metric and, for the voice model, its rating plan code.
+fn usage_price_of(definition: &str) -> Option<(String, Option<String>)> {
     let spec: PriceSpec = serde_json::from_str(definition).ok()?;
     match spec.price_type {
-        Some(PriceTypeCode::Usage) => spec.metric,
+        Some(PriceTypeCode::Usage) => {
+            let plan = match spec.model {
+                Some(ModelSpec::Voice { rating_plan }) => Some(rating_plan),
+                _ => None,
+            };
+            spec.metric.map(|m| (m, plan))
+        }
         _ => None,
     }
 }
@@ -142,6 +156,8 @@ struct SegmentCtx {
     end: Option<Date>,
     /// The usage metric of the segment's price, if it is a usage price.
     metric: Option<String>,
+    /// The rating plan of a voice usage price: its calls are rated at ingestion.
+    voice: Option<Arc<VoicePlan>>,
 }
 
 impl SegmentCtx {
@@ -160,6 +176,8 @@ struct ItemCtx {
 #[derive(Debug)]
 struct SubCtx {
     sub: SubscriptionRow,
+    /// The account whose invoices bill the subscription (its draft is refreshed).
+    bill_to: String,
     tz: TimeZone,
     items: Vec<ItemCtx>,
     /// The last local day seen: (start µs, end µs, date); events arrive clustered in time.
@@ -173,6 +191,8 @@ pub enum SuspenseReason {
     UnknownSubscription,
     MetricNotOnPlan,
     OutsideServiceDates,
+    /// A voice CDR the item's rating plan cannot rate (see `unratable.rs`).
+    Unratable,
 }
 
 impl SuspenseReason {
@@ -182,6 +202,7 @@ impl SuspenseReason {
             SuspenseReason::UnknownSubscription => "unknown_subscription",
             SuspenseReason::MetricNotOnPlan => "metric_not_on_plan",
             SuspenseReason::OutsideServiceDates => "outside_service_dates",
+            SuspenseReason::Unratable => unratable::REASON,
         }
     }
 }
@@ -194,7 +215,26 @@ pub(crate) struct Resolver {
     /// item usage key → (context index, item index)
     keys: HashMap<String, Option<(usize, usize)>>,
     ctxs: Vec<SubCtx>,
-    prices: HashMap<String, Option<String>>,
+    /// price id → (usage metric, voice plan)
+    prices: HashMap<String, Option<(String, Option<String>)>>,
+    /// rating plan code → plan, loaded once per transaction
+    plans: HashMap<String, Arc<VoicePlan>>,
+}
+
+/// Why an event goes to suspense, with the details when there are any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Suspend {
+    pub reason: SuspenseReason,
+    pub detail: Option<String>,
+}
+
+impl From<SuspenseReason> for Suspend {
+    fn from(reason: SuspenseReason) -> Self {
+        Self {
+            reason,
+            detail: None,
+        }
+    }
 }
 
 /// Where an event goes: an item (with its account-local day and the day's µs bounds).
@@ -202,6 +242,8 @@ pub(crate) struct Resolver {
 pub(crate) struct Target {
     pub ctx: usize,
     pub item: usize,
+    /// The item's segment serving the event's day.
+    pub seg: usize,
     pub day: Date,
     pub day_end_us: i64,
 }
@@ -226,16 +268,21 @@ impl Resolver {
         for item in tx.subscription_items(tenant, &sub.id).await? {
             let mut segs = Vec::new();
             for s in segments.iter().filter(|s| s.item_id == item.id) {
-                let metric = match self.prices.get(&s.price_id) {
+                let usage = match self.prices.get(&s.price_id) {
                     Some(m) => m.clone(),
                     None => {
                         let m = tx
                             .get_price(tenant, &s.price_id)
                             .await?
-                            .and_then(|p| usage_metric_of(&p.definition));
+                            .and_then(|p| usage_price_of(&p.definition));
                         self.prices.insert(s.price_id.clone(), m.clone());
                         m
                     }
+                };
+                let (metric, plan_code) = usage.unzip();
+                let voice = match plan_code.flatten() {
+                    Some(code) => Some(self.plan(tx, tenant, &code).await?),
+                    None => None,
                 };
                 segs.push(SegmentCtx {
                     start: s.start_date.parse().map_err(internal)?,
@@ -246,6 +293,7 @@ impl Resolver {
                         .transpose()
                         .map_err(internal)?,
                     metric,
+                    voice,
                 });
             }
             items.push(ItemCtx {
@@ -259,11 +307,21 @@ impl Resolver {
         }
         self.ctxs.push(SubCtx {
             sub,
+            bill_to: account.bill_to_id.clone(),
             tz,
             items,
             last_day: None,
         });
         Ok(self.ctxs.len() - 1)
+    }
+
+    async fn plan(&mut self, tx: &mut Tx, tenant: &str, code: &str) -> AppResult<Arc<VoicePlan>> {
+        if let Some(p) = self.plans.get(code) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(voice::load_plan(tx, tenant, code).await?);
+        self.plans.insert(code.to_string(), plan.clone());
+        Ok(plan)
     }
 
     async fn by_ref(&mut self, tx: &mut Tx, tenant: &str, r: &str) -> AppResult<Option<usize>> {
@@ -351,12 +409,16 @@ impl Resolver {
             if only_item.is_some_and(|o| o != i) {
                 continue;
             }
-            for s in item.segments.iter().filter(|s| s.covers(day)) {
+            for (seg, s) in item.segments.iter().enumerate() {
+                if !s.covers(day) {
+                    continue;
+                }
                 served = true;
                 if s.metric.as_deref() == Some(metric) {
                     return Ok(Ok(Target {
                         ctx: c,
                         item: i,
+                        seg,
                         day,
                         day_end_us,
                     }));
@@ -368,6 +430,42 @@ impl Resolver {
         } else {
             SuspenseReason::OutsideServiceDates
         }))
+    }
+
+    /// `target` unless the segment's voice plan cannot rate the event as a call (then the
+    /// event goes to suspense as unratable). No database access: one trie lookup.
+    pub(crate) fn ratable(
+        &self,
+        target: Result<Target, SuspenseReason>,
+        props: &[(String, String)],
+        at: Timestamp,
+    ) -> Result<Target, Suspend> {
+        let t = target?;
+        let ctx = &self.ctxs[t.ctx];
+        let Some(plan) = ctx.items[t.item].segments[t.seg].voice.as_deref() else {
+            return Ok(t);
+        };
+        let prop = |k: &str| props.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        match voice::rate_cdr(plan, prop("destination"), prop("duration"), at, &ctx.tz) {
+            Ok(_) => Ok(t),
+            Err(why) => Err(Suspend {
+                reason: SuspenseReason::Unratable,
+                detail: Some(why),
+            }),
+        }
+    }
+
+    /// The bill-to accounts of the items in `deltas` (those that received usage), each once.
+    pub(crate) fn bill_to_of(&self, deltas: &rollup::Deltas) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .ctxs
+            .iter()
+            .filter(|c| c.items.iter().any(|i| deltas.contains_key(&i.id)))
+            .map(|c| c.bill_to.as_str())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     pub(crate) fn item_id(&self, t: &Target) -> &str {

@@ -70,8 +70,12 @@ pub struct IngestResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SuspendedEvent {
     pub id: String,
-    /// unknown_item_key, unknown_subscription, metric_not_on_plan or outside_service_dates.
+    /// unknown_item_key, unknown_subscription, metric_not_on_plan, outside_service_dates or
+    /// unratable (a voice CDR its item's rating plan cannot rate; see `detail`).
     pub reason: String,
+    /// What exactly is wrong, e.g. "no destination prefix matches number 33612345678".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

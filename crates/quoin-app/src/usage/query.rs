@@ -123,7 +123,7 @@ pub async fn usage_by_scan(
         .collect())
 }
 
-fn props_of(r: &UsageEventRow) -> Vec<(String, String)> {
+pub(super) fn props_of(r: &UsageEventRow) -> Vec<(String, String)> {
     r.properties
         .as_deref()
         .and_then(|p| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p).ok())
@@ -161,6 +161,7 @@ fn suspended_view(r: SuspenseRow) -> SuspendedEvent {
         metric: r.metric_code,
         timestamp: from_us(r.ts_us),
         received_at: from_us(r.received_at_us),
+        detail: r.detail,
     }
 }
 
@@ -264,8 +265,15 @@ impl App {
             // Rated as billing rates it (voice prices call by call).
             let currency = quoin_core::money::Currency::parse(&price.currency).map_err(internal)?;
             let period = quoin_core::calendar::Period::new(start, end).map_err(internal)?;
-            let (quantity, amount) =
-                super::rate_usage(&mut tx, item, &price, period, currency).await?;
+            let (quantity, amount) = super::rate_usage(
+                &mut tx,
+                item,
+                &price,
+                period,
+                currency,
+                super::Unratable::Skip,
+            )
+            .await?;
             out.push(ItemUsage {
                 item_id: item.id.clone(),
                 usage_key: item.usage_key.clone(),
@@ -435,7 +443,8 @@ impl App {
                     from_us(e.ts_us),
                 )
                 .await?;
-            match target {
+            let props = props_of(e);
+            match resolver.ratable(target, &props, from_us(e.ts_us)) {
                 Ok(t) => {
                     let item = resolver.item_id(&t).to_string();
                     tx.set_usage_event_item(tenant, &e.event_id, &item).await?;
@@ -448,22 +457,26 @@ impl App {
                         metric,
                         e.ts_us,
                         quantity,
-                        &props_of(e),
+                        &props,
                         (t.day, t.day_end_us),
                     )?;
                     result.matched += 1;
                 }
-                Err(reason) => {
-                    if reason.code() != s.reason {
+                Err(why) => {
+                    if why.reason.code() != s.reason || why.detail != s.detail {
                         let mut row = s.clone();
-                        row.reason = reason.code().to_string();
+                        row.reason = why.reason.code().to_string();
+                        row.detail = why.detail;
                         tx.insert_suspense(&row).await?;
                     }
                     result.still_suspended += 1;
                 }
             }
         }
+        let now = self.tenant_now(&mut tx, tenant).await?;
+        let accounts = resolver.bill_to_of(&deltas);
         rollup::apply(&mut tx, tenant, deltas).await?;
+        tx.mark_draft_usage(tenant, &accounts, to_us(now)).await?;
         tx.commit().await?;
         Ok(result)
     }

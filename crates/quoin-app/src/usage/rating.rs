@@ -7,6 +7,7 @@ use quoin_store::rows::{PriceRow, SubscriptionItemRow};
 use quoin_store::Tx;
 use rust_decimal::Decimal;
 
+use super::unratable::Unratable;
 use crate::error::{AppError, AppResult};
 
 fn internal(what: impl std::fmt::Display) -> AppError {
@@ -16,12 +17,14 @@ fn internal(what: impl std::fmt::Display) -> AppError {
 /// The usage of `[start, end)` rated with the item's price, not rounded: voice prices call
 /// by call, the others from the rollups with groups rated separately and summed. Answers
 /// (quantity, amount). The one rating path of billing, early invoices and re-rating.
+/// Voice events the plan cannot rate are parked in suspense or skipped, as `unratable` says.
 pub(crate) async fn rate_usage(
     tx: &mut Tx,
     item: &SubscriptionItemRow,
     price: &PriceRow,
     period: Period,
     currency: Currency,
+    unratable: Unratable,
 ) -> AppResult<(Decimal, Decimal)> {
     let spec: crate::catalog::spec::PriceSpec =
         serde_json::from_str(&price.definition).map_err(internal)?;
@@ -35,6 +38,7 @@ pub(crate) async fn rate_usage(
         &metric,
         (period.start, period.end),
         currency,
+        unratable,
     )
     .await?;
     if let Some(v) = voice {

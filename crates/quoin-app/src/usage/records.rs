@@ -34,6 +34,15 @@ pub struct UsageRecord {
     pub account_id: Option<String>,
 }
 
+/// One page of a usage listing.
+#[derive(Debug, Clone)]
+pub struct UsageRecordPage {
+    pub records: Vec<UsageRecord>,
+    /// How many events match the filters in all; `None` above [`MAX_WINDOW`] (counting
+    /// further would scan without bound, and no page reaches beyond it).
+    pub total: Option<usize>,
+}
+
 /// Filters of a usage listing; instants are `[from, to)`.
 #[derive(Debug, Clone, Default)]
 pub struct UsageRecordFilter {
@@ -53,14 +62,15 @@ struct ItemFacts {
 }
 
 impl App {
-    /// Events in (timestamp, id) order, `offset` skipped, at most `limit`.
+    /// Events in (timestamp, id) order, `offset` skipped, at most `limit`, with how many
+    /// match in all.
     pub async fn usage_records(
         &self,
         p: &Principal,
         filter: &UsageRecordFilter,
         offset: usize,
         limit: usize,
-    ) -> AppResult<Vec<UsageRecord>> {
+    ) -> AppResult<UsageRecordPage> {
         p.require(Action::Read)?;
         if offset.saturating_add(limit) > MAX_WINDOW {
             return Err(AppError::BadRequest {
@@ -70,24 +80,34 @@ impl App {
             });
         }
         let tenant = p.tenant_id.as_str();
+        let search = UsageEventFilter {
+            subscription_id: None,
+            item_id: None,
+            metric_code: filter.metric.as_deref(),
+            from_us: filter.from.map(|t| t.as_microsecond()),
+            to_us: filter.to.map(|t| t.as_microsecond()),
+            after: None,
+        };
         let mut tx = self.store.read().await?;
         let rows = tx
             .search_usage_events(
                 tenant,
-                &UsageEventFilter {
-                    subscription_id: None,
-                    item_id: None,
-                    metric_code: filter.metric.as_deref(),
-                    from_us: filter.from.map(|t| t.as_microsecond()),
-                    to_us: filter.to.map(|t| t.as_microsecond()),
-                    after: None,
-                },
+                &search,
                 i64::try_from(offset + limit).map_err(internal)?,
             )
             .await?;
-        let out = records(&mut tx, tenant, rows.into_iter().skip(offset)).await?;
+        // Counting is a scan of the matching events: bounded by the paging window.
+        let cap = i64::try_from(MAX_WINDOW).map_err(internal)?;
+        let total = tx.count_usage_events(tenant, &search, cap).await?;
+        let records = records(&mut tx, tenant, rows.into_iter().skip(offset)).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(UsageRecordPage {
+            records,
+            total: (total <= cap)
+                .then(|| usize::try_from(total))
+                .transpose()
+                .map_err(internal)?,
+        })
     }
 
     pub async fn usage_record(&self, p: &Principal, id: &str) -> AppResult<UsageRecord> {

@@ -164,7 +164,55 @@ pub(crate) fn merge(into: &mut Deltas, later: Deltas) -> AppResult<()> {
 pub(crate) async fn apply(tx: &mut Tx, tenant: &str, deltas: Deltas) -> AppResult<()> {
     for (item, metrics) in deltas {
         for (metric, delta) in metrics {
-            apply_one(tx, tenant, &item, &metric, delta).await?;
+            apply_one(tx, tenant, &item, &metric, delta, true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds an item's rollups of `metric` for `days` from the events stored on the item
+/// (after events left it). Does not mark the item for re-rating: the caller is rating.
+pub(crate) async fn rebuild_days(
+    tx: &mut Tx,
+    tenant: &str,
+    item: &str,
+    metric: &MetricDef,
+    tz: &TimeZone,
+    days: &std::collections::BTreeSet<Date>,
+) -> AppResult<()> {
+    let code = metric.spec.code.as_str();
+    let mut deltas = Deltas::new();
+    for &day in days {
+        let next = day
+            .tomorrow()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        tx.delete_usage_rollup_days(tenant, item, code, &day.to_string(), &next.to_string())
+            .await?;
+        let (from_us, to_us) = (day_start_us(day, tz)?, day_start_us(next, tz)?);
+        let filter = quoin_store::repo::UsageEventFilter {
+            item_id: Some(item),
+            metric_code: Some(code),
+            from_us: Some(from_us),
+            to_us: Some(to_us),
+            ..Default::default()
+        };
+        for e in tx.search_usage_events(tenant, &filter, i64::MAX).await? {
+            let props = super::query::props_of(&e);
+            let quantity = e.quantity.as_deref().and_then(|q| q.parse().ok());
+            super::ingest::add_to_delta(
+                &mut deltas,
+                item,
+                metric,
+                e.ts_us,
+                quantity,
+                &props,
+                (day, to_us),
+            )?;
+        }
+    }
+    for (item, metrics) in deltas {
+        for (metric, delta) in metrics {
+            apply_one(tx, tenant, &item, &metric, delta, false).await?;
         }
     }
     Ok(())
@@ -176,6 +224,7 @@ async fn apply_one(
     item: &str,
     metric: &str,
     delta: ItemMetricDelta,
+    mark: bool,
 ) -> AppResult<()> {
     tx.lock_usage_rollup(tenant, item, metric).await?;
     let lo = delta.days.values().filter_map(|d| d.keys().next()).min();
@@ -209,8 +258,10 @@ async fn apply_one(
                     .await?;
             }
             // Events for days already invoiced: the next billing re-rates from there.
-            tx.mark_usage_reconcile(tenant, item, &lo.to_string(), false)
-                .await?;
+            if mark {
+                tx.mark_usage_reconcile(tenant, item, &lo.to_string(), false)
+                    .await?;
+            }
         }
     }
     if !delta.uniques.is_empty() {

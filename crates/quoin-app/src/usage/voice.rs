@@ -21,7 +21,10 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::internal;
-use super::voice_model::{voice_plan_of, RatingPlan, RatingPlanInput, RatingPlanList};
+use super::unratable::Unratable;
+use super::voice_model::{
+    voice_plan_of, NewDestinations, RatingPlan, RatingPlanInput, RatingPlanList,
+};
 use crate::auth::{Action, Principal};
 use crate::catalog::spec::{ModelSpec, PriceSpec};
 use crate::error::{AppError, AppResult};
@@ -67,6 +70,67 @@ impl App {
         })
     }
 
+    /// Adds destinations to a plan. Only numbers no prefix of the plan matched may change
+    /// destination, so calls already rated (and billed) rate the same; unratable calls
+    /// parked in suspense can then be recycled.
+    pub async fn add_rating_plan_destinations(
+        &self,
+        p: &Principal,
+        code: &str,
+        input: NewDestinations,
+    ) -> AppResult<RatingPlan> {
+        p.require(Action::WriteCatalog)?;
+        if input.destinations.is_empty() {
+            return Err(AppError::invalid(
+                "destinations",
+                "give at least one destination",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let row = tx
+            .get_rating_plan(&p.tenant_id, code)
+            .await?
+            .ok_or_else(|| AppError::not_found("rating plan", code))?;
+        let mut plan: RatingPlanInput = serde_json::from_str(&row.definition).map_err(internal)?;
+        for (d, dest) in input.destinations.iter().enumerate() {
+            for (k, prefix) in dest.prefixes.iter().enumerate() {
+                let prefix = prefix.trim();
+                let covered = plan.destinations.iter().find_map(|old| {
+                    old.prefixes
+                        .iter()
+                        .find(|o| prefix.starts_with(o.trim()))
+                        .map(|o| (old.code.as_str(), o.as_str()))
+                });
+                if let Some((other, o)) = covered {
+                    return Err(AppError::Invalid {
+                        code: "prefix_would_rerate",
+                        field: Some(format!("destinations[{d}].prefixes[{k}]")),
+                        message: format!(
+                            "prefix {prefix} falls under prefix {o} of destination `{other}`: \
+                             calls already rated there would change"
+                        ),
+                    });
+                }
+            }
+        }
+        let before = plan.destinations.len();
+        plan.destinations.extend(input.destinations);
+        // The whole plan is checked again; a problem in a new destination is reported at
+        // its index in the request.
+        voice_plan_of(&plan).map_err(|e| relative_destination(e, before))?;
+        tx.update_rating_plan_definition(
+            &p.tenant_id,
+            code,
+            &serde_json::to_string(&plan).map_err(internal)?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RatingPlan {
+            plan,
+            created_at: jiff::Timestamp::from_microsecond(row.created_at_us).map_err(internal)?,
+        })
+    }
+
     pub async fn list_rating_plans(&self, p: &Principal) -> AppResult<RatingPlanList> {
         p.require(Action::Read)?;
         let mut tx = self.store.read().await?;
@@ -83,6 +147,28 @@ impl App {
         let row = tx.get_rating_plan(&p.tenant_id, code).await?;
         tx.commit().await?;
         view(&row.ok_or_else(|| AppError::not_found("rating plan", code))?)
+    }
+}
+
+/// Renames `destinations[N]…` of a merged plan to the request's `destinations[N - before]`.
+fn relative_destination(e: AppError, before: usize) -> AppError {
+    let AppError::Invalid {
+        code,
+        field: Some(field),
+        message,
+    } = e
+    else {
+        return e;
+    };
+    let shifted = field
+        .strip_prefix("destinations[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?.checked_sub(before)?, tail)))
+        .map(|(n, tail)| format!("destinations[{n}]{tail}"));
+    AppError::Invalid {
+        code,
+        field: Some(shifted.unwrap_or(field)),
+        message,
     }
 }
 
@@ -116,22 +202,32 @@ pub(crate) struct PeriodCalls<'a> {
     pub end: Date,
 }
 
-/// Every event of the period with its rating, in (timestamp, id) order. An event that
-/// is not a ratable CDR fails the whole period: a call is never dropped silently.
+/// A period's events split by whether they can be rated, each in (timestamp, id) order.
+pub(crate) struct RatedCalls {
+    pub rated: Vec<(UsageEventRow, RatedCall)>,
+    /// Events that are not ratable CDRs of the plan, with why.
+    pub unratable: Vec<(UsageEventRow, String)>,
+}
+
+/// Every event of the period with its rating, or why it cannot be rated (ingestion parks
+/// unratable CDRs in suspense, so these are events stored before or re-targeted since).
 pub(crate) async fn rated_calls(
     tx: &mut Tx,
     tenant: &str,
     plan: &VoicePlan,
     period: &PeriodCalls<'_>,
-) -> AppResult<Vec<(UsageEventRow, RatedCall)>> {
-    period_events(tx, tenant, period)
-        .await?
-        .into_iter()
-        .map(|event| {
-            let rated = rate_event(plan, &event, period.tz)?;
-            Ok((event, rated))
-        })
-        .collect()
+) -> AppResult<RatedCalls> {
+    let mut out = RatedCalls {
+        rated: Vec::new(),
+        unratable: Vec::new(),
+    };
+    for event in period_events(tx, tenant, period).await? {
+        match rate_event(plan, &event, period.tz)? {
+            Ok(rated) => out.rated.push((event, rated)),
+            Err(why) => out.unratable.push((event, why)),
+        }
+    }
+    Ok(out)
 }
 
 /// The item's events of the metric whose start falls on the period's local dates, in
@@ -168,12 +264,12 @@ pub(crate) async fn period_events(
     }
 }
 
-fn rate_event(plan: &VoicePlan, event: &UsageEventRow, tz: &TimeZone) -> AppResult<RatedCall> {
-    let failed = |reason: String| AppError::Invalid {
-        code: "voice_rating_failed",
-        field: None,
-        message: format!("usage event `{}`: {reason}", event.event_id),
-    };
+/// Rates one stored event as a CDR; the inner error says why it is not ratable.
+fn rate_event(
+    plan: &VoicePlan,
+    event: &UsageEventRow,
+    tz: &TimeZone,
+) -> AppResult<Result<RatedCall, String>> {
     let props: serde_json::Map<String, Value> = match &event.properties {
         Some(text) => serde_json::from_str(text).map_err(internal)?,
         None => serde_json::Map::new(),
@@ -183,20 +279,39 @@ fn rate_event(plan: &VoicePlan, event: &UsageEventRow, tz: &TimeZone) -> AppResu
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let number = text("destination").ok_or_else(|| failed("no `destination` property".into()))?;
-    let duration: i64 = text("duration")
-        .and_then(|d| d.trim().parse().ok())
-        .ok_or_else(|| failed("`duration` is not a whole number of seconds".into()))?;
     let start = jiff::Timestamp::from_microsecond(event.ts_us).map_err(internal)?;
+    Ok(rate_cdr(
+        plan,
+        text("destination").as_deref(),
+        text("duration").as_deref(),
+        start,
+        tz,
+    ))
+}
+
+/// Rates one CDR (`properties.destination`, `properties.duration` in seconds, started at
+/// `start`), or says why it cannot be rated. Ingestion and billing share it, so a call
+/// accepted at ingestion rates the same at billing.
+pub(crate) fn rate_cdr(
+    plan: &VoicePlan,
+    destination: Option<&str>,
+    duration: Option<&str>,
+    start: jiff::Timestamp,
+    tz: &TimeZone,
+) -> Result<RatedCall, String> {
+    let number = destination.ok_or("no `destination` property")?;
+    let duration: i64 = duration
+        .and_then(|d| d.trim().parse().ok())
+        .ok_or("`duration` is not a whole number of seconds")?;
     plan.rate(
         &Call {
-            number: &number,
+            number,
             start,
             duration_seconds: duration,
         },
         tz,
     )
-    .map_err(|e| failed(e.to_string()))
+    .map_err(|e| e.to_string())
 }
 
 /// What a voice period bills: the number of calls, the sum of the rounded call charges,
@@ -220,9 +335,16 @@ pub(crate) async fn rate_period(
     tenant: &str,
     plan_code: &str,
     period: &PeriodCalls<'_>,
+    unratable: Unratable,
 ) -> AppResult<VoicePeriod> {
     let plan = load_plan(tx, tenant, plan_code).await?;
-    let calls = rated_calls(tx, tenant, &plan, period).await?;
+    let RatedCalls {
+        rated: calls,
+        unratable: problems,
+    } = rated_calls(tx, tenant, &plan, period).await?;
+    if unratable == Unratable::Park {
+        super::unratable::park(tx, tenant, period, &problems).await?;
+    }
     let mut total = Money::zero(plan.currency());
     let mut seconds = 0u64;
     let mut by_key: BTreeMap<(usize, usize), Subtotal> = BTreeMap::new();
@@ -284,6 +406,7 @@ pub(crate) struct BilledVoice {
 }
 
 /// Rates a usage item's period if its price is a voice price; None for other models.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn bill_period(
     tx: &mut Tx,
     tenant: &str,
@@ -292,6 +415,7 @@ pub(crate) async fn bill_period(
     metric: &str,
     (start, end): (Date, Date),
     currency: Currency,
+    unratable: Unratable,
 ) -> AppResult<Option<BilledVoice>> {
     let Some(ModelSpec::Voice { rating_plan }) = &spec.model else {
         return Ok(None);
@@ -304,7 +428,7 @@ pub(crate) async fn bill_period(
         start,
         end,
     };
-    let v = rate_period(tx, tenant, rating_plan, &period).await?;
+    let v = rate_period(tx, tenant, rating_plan, &period, unratable).await?;
     if v.amount.currency() != currency {
         return Err(AppError::Invalid {
             code: "currency_mismatch",

@@ -88,6 +88,16 @@ pub struct RatingPlan {
     pub created_at: jiff::Timestamp,
 }
 
+/// Destinations to add to a plan (`POST /v1/rating-plans/{code}/destinations`), e.g. for
+/// numbers whose calls went to suspense as unratable. A new prefix may not extend one the
+/// plan has (that would re-rate calls already rated), so every call rated before rates the
+/// same afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDestinations {
+    pub destinations: Vec<DestinationInput>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RatingPlanList {
     pub rating_plans: Vec<RatingPlan>,

@@ -101,6 +101,8 @@ struct TenantState {
     metrics: HashMap<String, Arc<MetricDef>>,
     resolver: Resolver,
     deltas: Deltas,
+    /// The latest tenant instant of its batches (when their usage arrived).
+    now_us: i64,
 }
 
 async fn write_group(store: &Store, mut jobs: Vec<Job>) {
@@ -144,6 +146,7 @@ async fn stage_and_commit(
             .get_mut(&job.tenant)
             .ok_or_else(|| AppError::Internal("tenant state".into()))?;
         drop_vanished_metrics(job, &state.metrics);
+        state.now_us = state.now_us.max(job.now_us);
         let mut deltas = Deltas::new();
         let mut result = std::mem::take(&mut job.result);
         tx.savepoint("ingest_batch").await?;
@@ -174,7 +177,12 @@ async fn stage_and_commit(
     let mut order: Vec<_> = tenants.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     for (tenant, state) in order {
+        let accounts = state.resolver.bill_to_of(&state.deltas);
         rollup::apply(&mut tx, &tenant, state.deltas).await?;
+        // Drafts to refresh: one statement per tenant and transaction, not per event; after
+        // the rollups, so item rows are locked before draft rows, as billing does.
+        tx.mark_draft_usage(&tenant, &accounts, state.now_us)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -49,6 +49,9 @@ pub struct ChargeLine {
     pub tax_mode: Option<TaxMode>,
     /// The service period the charge pays for, when it has one.
     pub period: Option<Period>,
+    /// The subscription (or other unit of commitment) the charge belongs to; a
+    /// [`SubscriptionCommitment`](super::SubscriptionCommitment) counts the lines of its group.
+    pub group: Option<String>,
 }
 
 impl ChargeLine {
@@ -64,6 +67,7 @@ impl ChargeLine {
             tax_category: None,
             tax_mode: None,
             period: None,
+            group: None,
         }
     }
 
@@ -94,6 +98,11 @@ impl ChargeLine {
 
     pub fn period(mut self, period: Period) -> Self {
         self.period = Some(period);
+        self
+    }
+
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
         self
     }
 }

@@ -1,8 +1,9 @@
 //! The finishing pipeline: from raw charge lines and the account's commercial context to
 //! a final invoice.
 //!
-//! Order: minimum true-ups, the commitment true-up, coupons (before tax), tax per line,
-//! fees on the discounted lines (then taxed), prepaid credit (after tax), totals.
+//! Order: minimum true-ups, the commitment true-up, coupons (before tax), subscription
+//! commitment true-ups (compared after coupons, so not discounted themselves), tax per
+//! line, fees on the discounted lines (then taxed), prepaid credit (after tax), totals.
 
 use crate::money::{Currency, Money};
 
@@ -12,7 +13,8 @@ use super::error::InvoicingError;
 use super::fee::{fee_lines, Fee};
 use super::invoice::{FinalInvoice, InvoiceLine, InvoiceTotals, LineOrigin, TaxSummary};
 use super::minimum::{
-    add_charge_true_ups, add_commitment_true_up, ChargeMinimum, MinimumCommitment,
+    add_charge_true_ups, add_commitment_true_up, add_subscription_true_ups, ChargeMinimum,
+    MinimumCommitment, SubscriptionCommitment,
 };
 use super::tax::{rates_for, tax_line, total_percent, without_tax, TaxProfile, TaxTable};
 use super::validate::validate;
@@ -28,6 +30,8 @@ pub struct InvoiceContext {
     pub tax_profile: TaxProfile,
     pub minimums: Vec<ChargeMinimum>,
     pub commitment: Option<MinimumCommitment>,
+    /// Per-subscription minimum commitments (at most one per group).
+    pub subscription_commitments: Vec<SubscriptionCommitment>,
     pub coupons: Vec<AppliedCoupon>,
     pub fees: Vec<Fee>,
     pub wallets: Vec<Wallet>,
@@ -43,6 +47,7 @@ impl InvoiceContext {
             tax_profile,
             minimums: Vec::new(),
             commitment: None,
+            subscription_commitments: Vec::new(),
             coupons: Vec::new(),
             fees: Vec::new(),
             wallets: Vec::new(),
@@ -63,6 +68,12 @@ pub fn finish_invoice(
         add_commitment_true_up(&mut lines, commitment, ctx.tax_mode, &ctx.taxes)?;
     }
     let coupons = apply_coupons(&mut lines, &ctx.coupons, ctx.currency)?;
+    add_subscription_true_ups(
+        &mut lines,
+        &ctx.subscription_commitments,
+        ctx.tax_mode,
+        &ctx.taxes,
+    )?;
     for line in &mut lines {
         apply_tax(line, ctx)?;
     }
@@ -94,6 +105,7 @@ fn charge_line(charge: &ChargeLine, ctx: &InvoiceContext) -> InvoiceLine {
     line.price_code.clone_from(&charge.price_code);
     line.metric_code.clone_from(&charge.metric_code);
     line.period = charge.period;
+    line.group.clone_from(&charge.group);
     line
 }
 

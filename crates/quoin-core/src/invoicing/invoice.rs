@@ -22,6 +22,8 @@ pub enum LineOrigin {
     },
     /// Tops the invoice up to the account's minimum commitment.
     CommitmentTrueUp,
+    /// Tops one group's (a subscription's) charges up to its minimum commitment.
+    SubscriptionCommitmentTrueUp { group: String },
     /// A regulatory fee or surcharge computed on the line at index `on_line`.
     Fee { code: String, on_line: usize },
 }
@@ -31,7 +33,9 @@ impl LineOrigin {
     pub fn charge_kind(&self) -> Option<ChargeKind> {
         match self {
             LineOrigin::Charge { kind, .. } | LineOrigin::MinimumTrueUp { kind, .. } => Some(*kind),
-            LineOrigin::CommitmentTrueUp | LineOrigin::Fee { .. } => None,
+            LineOrigin::CommitmentTrueUp
+            | LineOrigin::SubscriptionCommitmentTrueUp { .. }
+            | LineOrigin::Fee { .. } => None,
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct InvoiceLine {
     pub price_code: Option<String>,
     pub metric_code: Option<String>,
     pub period: Option<Period>,
+    /// The charge's group (see [`ChargeLine::group`](super::ChargeLine)).
+    pub group: Option<String>,
     pub tax_mode: TaxMode,
     /// The amount as priced, in `tax_mode`.
     pub priced: Money,
@@ -80,6 +86,7 @@ impl InvoiceLine {
             price_code: None,
             metric_code: None,
             period: None,
+            group: None,
             tax_mode,
             priced,
             coupon_discount: zero,
@@ -163,7 +170,8 @@ pub struct InvoiceTotals {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinalInvoice {
     pub currency: Currency,
-    /// Charges in input order, then minimum true-ups, the commitment true-up, then fees.
+    /// Charges in input order, then minimum true-ups, the commitment true-up, subscription
+    /// commitment true-ups, then fees.
     pub lines: Vec<InvoiceLine>,
     pub totals: InvoiceTotals,
     /// By component name and rate, in first-seen order.

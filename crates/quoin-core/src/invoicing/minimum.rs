@@ -38,6 +38,9 @@ pub struct ChargeMinimum {
     pub metric_code: Option<String>,
     pub tax_category: Option<String>,
     pub tax_mode: Option<TaxMode>,
+    /// The group (subscription) of the charges topped up; the true-up counts toward
+    /// that group's commitment.
+    pub group: Option<String>,
 }
 
 impl ChargeMinimum {
@@ -52,6 +55,7 @@ impl ChargeMinimum {
             metric_code: None,
             tax_category: None,
             tax_mode: None,
+            group: None,
         }
     }
 }
@@ -115,6 +119,7 @@ pub(crate) fn add_charge_true_ups(
         line.price_code = Some(minimum.price_code.clone());
         line.metric_code.clone_from(&minimum.metric_code);
         line.period = minimum.period;
+        line.group.clone_from(&minimum.group);
         lines.push(line);
     }
     Ok(())
@@ -140,6 +145,77 @@ pub(crate) fn add_commitment_true_up(
         );
         line.product_code.clone_from(&commitment.product_code);
         line.period = commitment.period;
+        lines.push(line);
+    }
+    Ok(())
+}
+
+/// A subscription's minimum spend on one invoice (Lago's plan "minimum commitment"): the
+/// recurring, one-time and usage charges of `group` and their per-price minimum true-ups,
+/// after coupon discounts and before tax, are topped up to `amount`. The caller prorates
+/// `amount` for partial periods; the true-up is taxed under `tax_category`, like the
+/// subscription's plan, and coupons do not discount it (they were already counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionCommitment {
+    pub group: String,
+    pub amount: Money,
+    pub period: Option<Period>,
+    pub product_code: Option<String>,
+    pub price_code: Option<String>,
+    pub tax_category: Option<String>,
+    pub tax_mode: Option<TaxMode>,
+}
+
+impl SubscriptionCommitment {
+    pub fn new(group: impl Into<String>, amount: Money) -> Self {
+        Self {
+            group: group.into(),
+            amount,
+            period: None,
+            product_code: None,
+            price_code: None,
+            tax_category: None,
+            tax_mode: None,
+        }
+    }
+}
+
+/// Appends a true-up for each subscription commitment its group's lines fall short of.
+/// Runs after coupons: a line counts as priced less its coupon discount.
+pub(crate) fn add_subscription_true_ups(
+    lines: &mut Vec<InvoiceLine>,
+    commitments: &[SubscriptionCommitment],
+    default_mode: TaxMode,
+    taxes: &TaxTable,
+) -> Result<(), MoneyError> {
+    for commitment in commitments {
+        let currency = commitment.amount.currency();
+        let mut spent = Money::zero(currency);
+        for l in lines.iter().filter(|l| {
+            l.group.as_deref() == Some(commitment.group.as_str())
+                && l.origin
+                    .charge_kind()
+                    .is_some_and(|k| CONSUMING.contains(&k))
+        }) {
+            spent = spent.checked_add(l.priced.checked_sub(l.coupon_discount)?)?;
+        }
+        let shortfall = commitment.amount.checked_sub(spent)?;
+        if !shortfall.is_positive() {
+            continue;
+        }
+        let category = taxes.resolve_category(commitment.tax_category.as_deref());
+        let mut line = InvoiceLine::pending(
+            LineOrigin::SubscriptionCommitmentTrueUp {
+                group: commitment.group.clone(),
+            },
+            shortfall,
+            commitment.tax_mode.unwrap_or(default_mode),
+            category,
+        );
+        line.product_code.clone_from(&commitment.product_code);
+        line.price_code.clone_from(&commitment.price_code);
+        line.period = commitment.period;
+        line.group = Some(commitment.group.clone());
         lines.push(line);
     }
     Ok(())

@@ -37,6 +37,6 @@ pub use finish::{finish_invoice, InvoiceContext};
 pub use invoice::{
     CouponUse, FinalInvoice, InvoiceLine, InvoiceTotals, LineOrigin, Share, TaxSummary, WalletUse,
 };
-pub use minimum::{ChargeMinimum, MinimumCommitment};
+pub use minimum::{ChargeMinimum, MinimumCommitment, SubscriptionCommitment};
 pub use tax::{LineTax, TaxAmount, TaxComponent, TaxProfile, TaxTable};
 pub use wallet::Wallet;

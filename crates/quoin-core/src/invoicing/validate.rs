@@ -30,6 +30,9 @@ pub(crate) fn validate(charges: &[ChargeLine], ctx: &InvoiceContext) -> Result<(
     if let Some(commitment) = &ctx.commitment {
         check.non_negative(Subject::Commitment, commitment.amount)?;
     }
+    for commitment in &ctx.subscription_commitments {
+        check.non_negative(Subject::Commitment, commitment.amount)?;
+    }
     for applied in &ctx.coupons {
         let subject = || Subject::Coupon(applied.coupon.code.clone());
         match applied.coupon.value {

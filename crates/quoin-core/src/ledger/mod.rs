@@ -31,6 +31,7 @@ mod aging;
 mod document;
 mod error;
 mod internal;
+mod line_credit;
 mod ops;
 
 use jiff::civil::Date;
@@ -42,6 +43,7 @@ pub use document::{
     Allocation, AllocationSource, CreditNote, Invoice, InvoiceStatus, Payment, Refund,
 };
 pub use error::{DocumentKind, LedgerError};
+pub use line_credit::{credit_line, CreditableLine, LineCredit, LineCreditAsk, LineCreditError};
 
 /// The ledger of one account in one currency.
 ///

@@ -242,3 +242,23 @@ entry_routes!(
     put_category,
     delete_category
 );
+
+#[utoipa::path(operation_id = "putChangeRules", put, path = "/v1/catalog/change-rules", tag = "catalog", request_body = ChangeRules,
+    responses((status = 200, body = ChangeRules, description = "The rules, in matching order: the first rule matching a plan change decides"),
+        (status = 422, body = ErrorBody, description = "A rule names an unknown product, period or price book; nothing changed")))]
+pub async fn put_change_rules(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<ChangeRules>,
+) -> ApiResult<Json<ChangeRules>> {
+    Ok(Json(s.app.put_change_rules(&p, body).await?))
+}
+
+#[utoipa::path(operation_id = "getChangeRules", get, path = "/v1/catalog/change-rules", tag = "catalog",
+    responses((status = 200, body = ChangeRules)))]
+pub async fn get_change_rules(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<ChangeRules>> {
+    Ok(Json(s.app.get_change_rules(&p).await?))
+}

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod billing;
 pub mod catalog;
+pub mod drafts;
 pub mod finishing;
 pub mod keys;
 pub mod payments;

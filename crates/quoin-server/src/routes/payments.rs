@@ -29,6 +29,18 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/credit-notes", get(list_credit_notes))
         .route("/v1/credit-notes/{id}", get(get_credit_note))
         .route("/v1/receivables/aging", get(aging))
+        .route(
+            "/v1/payment-retry-policy",
+            get(get_payment_retry_policy).put(put_payment_retry_policy),
+        )
+        .route(
+            "/v1/invoices/{id}/payment-attempts",
+            get(invoice_payment_attempts),
+        )
+        .route(
+            "/v1/invoices/{id}/payment-retry",
+            axum::routing::put(set_retry_payment_method),
+        )
 }
 
 #[derive(OpenApi)]
@@ -37,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         create_payment, list_payments, get_payment, refund_payment, import_payments,
         void_invoice, create_credit_note, create_account_credit, list_credit_notes,
         get_credit_note, account_balance, aging,
+        put_payment_retry_policy, get_payment_retry_policy, invoice_payment_attempts,
+        set_retry_payment_method,
     ),
     tags(
         (name = "payments", description = "Payments received or charged, their allocation to invoices, refunds, CSV import"),
@@ -156,7 +170,9 @@ pub async fn void_invoice(
 }
 
 #[utoipa::path(operation_id = "createCreditNote", post, path = "/v1/invoices/{id}/credit-notes", tag = "credit-notes", params(("id" = String, Path)), request_body = CreateCreditNote,
-    responses((status = 201, body = CreditNote), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreditNote), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`invoice_void`, `invoice_not_finalized`"),
+        (status = 422, body = ErrorBody, description = "`amount_or_lines_required`, `amount_with_lines`, `invalid_amount`, `credit_exceeds_invoice`; per line (field `lines[i].…`): `unknown_invoice_line`, `line_not_on_invoice`, `duplicate_line`, `amount_and_quantity`, `amount_or_quantity_required`, `invalid_quantity`, `line_not_creditable`, `credit_exceeds_line`")))]
 pub async fn create_credit_note(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -225,4 +241,49 @@ pub async fn account_balance(
     responses((status = 200, body = AgingReport)))]
 pub async fn aging(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<AgingReport>> {
     Ok(Json(s.app.receivables_aging(&p).await?))
+}
+
+#[utoipa::path(operation_id = "putPaymentRetryPolicy", put, path = "/v1/payment-retry-policy", tag = "payments", request_body = PaymentRetryPolicy,
+    responses((status = 200, body = PaymentRetryPolicy), (status = 422, body = ErrorBody, description = "`invalid_retry_days`; nothing changed")))]
+pub async fn put_payment_retry_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<PaymentRetryPolicy>,
+) -> ApiResult<Json<PaymentRetryPolicy>> {
+    Ok(Json(s.app.put_payment_retry_policy(&p, body).await?))
+}
+
+#[utoipa::path(operation_id = "getPaymentRetryPolicy", get, path = "/v1/payment-retry-policy", tag = "payments",
+    responses((status = 200, body = PaymentRetryPolicy)))]
+pub async fn get_payment_retry_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<PaymentRetryPolicy>> {
+    Ok(Json(s.app.get_payment_retry_policy(&p).await?))
+}
+
+#[utoipa::path(operation_id = "invoicePaymentAttempts", get, path = "/v1/invoices/{id}/payment-attempts", tag = "payments",
+    params(("id" = String, Path)),
+    responses((status = 200, body = InvoicePaymentAttempts, description = "Every gateway charge aimed at the invoice, in order, and where its retries stand"),
+        (status = 404, body = ErrorBody)))]
+pub async fn invoice_payment_attempts(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InvoicePaymentAttempts>> {
+    Ok(Json(s.app.invoice_payment_attempts(&p, &id).await?))
+}
+
+#[utoipa::path(operation_id = "setRetryPaymentMethod", put, path = "/v1/invoices/{id}/payment-retry", tag = "payments",
+    params(("id" = String, Path)), request_body = SetRetryPaymentMethod,
+    responses((status = 200, body = InvoicePaymentAttempts, description = "The next retries charge this payment method"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`no_scheduled_retry`"),
+        (status = 422, body = ErrorBody)))]
+pub async fn set_retry_payment_method(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SetRetryPaymentMethod>,
+) -> ApiResult<Json<InvoicePaymentAttempts>> {
+    Ok(Json(s.app.set_retry_payment_method(&p, &id, body).await?))
 }

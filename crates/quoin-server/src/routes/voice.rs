@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use quoin_app::model::{RatingPlan, RatingPlanInput, RatingPlanList};
+use quoin_app::model::{NewDestinations, RatingPlan, RatingPlanInput, RatingPlanList};
 use utoipa::OpenApi;
 
 use crate::error::{ApiResult, ErrorBody};
@@ -20,12 +20,16 @@ pub fn routes() -> Router<AppState> {
             post(create_rating_plan).get(list_rating_plans),
         )
         .route("/v1/rating-plans/{code}", get(get_rating_plan))
+        .route(
+            "/v1/rating-plans/{code}/destinations",
+            post(add_rating_plan_destinations),
+        )
         .route("/v1/invoices/{id}/usage.csv", get(invoice_usage_csv))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_rating_plan, list_rating_plans, get_rating_plan, invoice_usage_csv),
+    paths(create_rating_plan, list_rating_plans, get_rating_plan, add_rating_plan_destinations, invoice_usage_csv),
     tags((name = "rating-plans", description = "Voice rating plans: destinations by prefix, time bands, increments, per-minute rates")),
 )]
 pub struct VoiceDoc;
@@ -61,6 +65,21 @@ pub async fn get_rating_plan(
     Path(code): Path<String>,
 ) -> ApiResult<Json<RatingPlan>> {
     Ok(Json(s.app.get_rating_plan(&p, &code).await?))
+}
+
+#[utoipa::path(operation_id = "addRatingPlanDestinations", post, path = "/v1/rating-plans/{code}/destinations", tag = "rating-plans",
+    description = "Adds destinations to a plan. A new prefix may not extend a prefix the plan has (`prefix_would_rerate`), so every call the plan rated before rates the same; calls parked in suspense as `unratable` can then be recycled (`POST /v1/usage/suspense/recycle`).",
+    params(("code" = String, Path)), request_body = NewDestinations,
+    responses((status = 200, body = RatingPlan), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_rating_plan_destinations(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<NewDestinations>,
+) -> ApiResult<Json<RatingPlan>> {
+    Ok(Json(
+        s.app.add_rating_plan_destinations(&p, &code, body).await?,
+    ))
 }
 
 #[utoipa::path(operation_id = "getInvoiceUsageCsv", get, path = "/v1/invoices/{id}/usage.csv", tag = "invoices",

@@ -186,6 +186,9 @@ pub struct Subscribe {
     /// Progressive billing thresholds (usage amounts, ascending).
     #[serde(default)]
     pub progressive_thresholds: Vec<String>,
+    /// The subscription's own minimum commitment per billing period.
+    #[serde(default)]
+    pub minimum_commitment: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -240,6 +240,9 @@ fn request_of(names: &Names, step: &Step) -> Result<Option<Request>, String> {
         if !s.progressive_thresholds.is_empty() {
             body["progressive_billing"] = json!({"thresholds": s.progressive_thresholds});
         }
+        if let Some(m) = &s.minimum_commitment {
+            body["minimum_commitment"] = json!(m);
+        }
         set(Request {
             method: "POST",
             path: "/v1/subscriptions".into(),

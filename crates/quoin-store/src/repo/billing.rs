@@ -103,6 +103,19 @@ impl Tx {
         Ok(Page::from_overfetch(rows, limit, |r| r.id.clone()))
     }
 
+    pub async fn get_invoice_line(
+        &mut self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<InvoiceLineRow>> {
+        let sql = "SELECT * FROM invoice_lines WHERE tenant_id = $1 AND id = $2";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
     pub async fn invoice_lines(
         &mut self,
         tenant: &str,

@@ -51,6 +51,21 @@ pub struct CreditNoteRow {
     pub created_at_us: i64,
 }
 
+/// What a credit note credits on one invoice line (see migration 0014).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CreditNoteLineRow {
+    pub tenant_id: String,
+    pub credit_note_id: String,
+    pub position: i64,
+    pub invoice_id: String,
+    pub invoice_line_id: String,
+    /// Decimal text, when the credit was asked by quantity.
+    pub quantity: Option<String>,
+    /// Tax included.
+    pub amount_minor: i64,
+    pub tax_minor: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RefundRow {
     pub id: String,
@@ -171,6 +186,56 @@ impl Tx {
             ]
         ));
         Ok(())
+    }
+
+    pub async fn insert_credit_note_line(&mut self, row: &CreditNoteLineRow) -> Result<()> {
+        on_tx!(self, |c| insert_row!(
+            &mut *c,
+            "credit_note_lines",
+            CreditNoteLineRow,
+            row,
+            [
+                tenant_id,
+                credit_note_id,
+                position,
+                invoice_id,
+                invoice_line_id,
+                quantity,
+                amount_minor,
+                tax_minor
+            ]
+        ));
+        Ok(())
+    }
+
+    /// The lines of one credit note, in order (none for a note on the invoice as a whole).
+    pub async fn credit_note_lines(
+        &mut self,
+        tenant: &str,
+        credit_note: &str,
+    ) -> Result<Vec<CreditNoteLineRow>> {
+        let sql = "SELECT * FROM credit_note_lines WHERE tenant_id = $1 AND credit_note_id = $2 \
+                   ORDER BY position";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(credit_note)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// Every line credit of every credit note against an invoice.
+    pub async fn invoice_line_credits(
+        &mut self,
+        tenant: &str,
+        invoice: &str,
+    ) -> Result<Vec<CreditNoteLineRow>> {
+        let sql = "SELECT * FROM credit_note_lines WHERE tenant_id = $1 AND invoice_id = $2 \
+                   ORDER BY credit_note_id, position";
+        Ok(on_tx!(self, |c| sqlx::query_as(sql)
+            .bind(tenant)
+            .bind(invoice)
+            .fetch_all(&mut *c)
+            .await?))
     }
 
     pub async fn insert_refund(&mut self, row: &RefundRow) -> Result<()> {

@@ -2,14 +2,17 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod billing_page;
 pub mod catalog;
 mod charges;
+pub mod drafts;
 mod dunning;
 pub mod finishing;
 mod fx;
 pub mod ledger;
 pub mod outbox;
 pub mod rating_plans;
+pub mod retries;
 pub mod runs;
 pub mod subscriptions;
 mod tenancy;
@@ -82,10 +85,13 @@ pub const TENANT_TABLES: &[&str] = &[
     "payments",
     "payment_allocations",
     "credit_notes",
+    "credit_note_lines",
     "refunds",
     "ledger_entries",
     "invoice_settlements",
     "fx_rates",
+    "payment_retries",
+    "payment_attempts",
 ];
 
 impl crate::Tx {

@@ -37,6 +37,24 @@ impl Tx {
             .await?))
     }
 
+    /// Replaces a plan's definition (only ever with destinations added; see the app).
+    pub async fn update_rating_plan_definition(
+        &mut self,
+        tenant: &str,
+        code: &str,
+        definition: &str,
+    ) -> Result<()> {
+        let sql =
+            "UPDATE voice_rating_plans SET definition = $3 WHERE tenant_id = $1 AND code = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(code)
+            .bind(definition)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
     /// Every plan of the tenant by code.
     pub async fn list_rating_plans(&mut self, tenant: &str) -> Result<Vec<RatingPlanRow>> {
         let sql = "SELECT * FROM voice_rating_plans WHERE tenant_id = $1 ORDER BY code";

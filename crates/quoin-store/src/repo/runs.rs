@@ -524,7 +524,7 @@ impl Tx {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<String>> {
-        const BILLABLE: &str = "(status <> 'disconnected' OR reconcile_from IS NOT NULL)";
+        use super::subscriptions::BILLABLE;
         let sql = match after {
             Some(_) => format!(
                 "SELECT DISTINCT bill_to_id FROM subscriptions WHERE tenant_id = $1 \
@@ -660,7 +660,8 @@ impl Tx {
                 version,
                 reconcile_from,
                 updated_at_us,
-                progressive_threshold
+                progressive_threshold,
+                minimum_commitment
             ]
         );
         Ok(())

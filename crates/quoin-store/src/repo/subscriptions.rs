@@ -6,7 +6,7 @@ use crate::{on_tx, Result, Tx};
 
 /// Subscriptions billing still has work for: not disconnected, or disconnected with a
 /// change to reconcile.
-const BILLABLE: &str = "(status <> 'disconnected' OR reconcile_from IS NOT NULL)";
+pub(crate) const BILLABLE: &str = "(status <> 'disconnected' OR reconcile_from IS NOT NULL)";
 
 impl Tx {
     pub async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()> {
@@ -40,7 +40,8 @@ impl Tx {
                 version,
                 reconcile_from,
                 updated_at_us,
-                progressive_threshold
+                progressive_threshold,
+                minimum_commitment
             ]
         ));
         Ok(())

@@ -74,7 +74,7 @@ fn pack_rows(rows: &[NewUsageEvent<'_>]) -> String {
 }
 
 /// A JSON array of strings (for `json_each` lookups).
-fn pack_strs(ids: &[&str]) -> String {
+pub(super) fn pack_strs(ids: &[&str]) -> String {
     let mut out = String::with_capacity(2 + ids.len() * 40);
     out.push('[');
     for (i, id) in ids.iter().enumerate() {
@@ -281,6 +281,33 @@ impl Tx {
             .await?))
     }
 
+    /// How many events match `f` (its cursor aside), counting at most `cap` + 1: a
+    /// bounded scan, so the answer is exact up to `cap` and "more" above it.
+    pub async fn count_usage_events(
+        &mut self,
+        tenant: &str,
+        f: &UsageEventFilter<'_>,
+        cap: i64,
+    ) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM usage_events WHERE tenant_id = $1 \
+                   AND ($2 IS NULL OR item_id IN (SELECT id FROM subscription_items \
+                        WHERE tenant_id = $1 AND subscription_id = $2)) \
+                   AND ($3 IS NULL OR item_id = $3) \
+                   AND ($4 IS NULL OR metric_code = $4) \
+                   AND ($5 IS NULL OR ts_us >= $5) AND ($6 IS NULL OR ts_us < $6) \
+                   LIMIT $7) AS matching";
+        Ok(on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(f.subscription_id)
+            .bind(f.item_id)
+            .bind(f.metric_code)
+            .bind(f.from_us)
+            .bind(f.to_us)
+            .bind(cap.saturating_add(1))
+            .fetch_one(&mut *c)
+            .await?))
+    }
+
     /// The subscription an item belongs to.
     pub async fn usage_item_subscription(
         &mut self,
@@ -312,11 +339,50 @@ impl Tx {
         Ok(())
     }
 
+    /// Takes an event back off its item (it goes to suspense when it cannot be rated).
+    pub async fn clear_usage_event_item(&mut self, tenant: &str, event_id: &str) -> Result<()> {
+        let sql = "UPDATE usage_events SET item_id = NULL WHERE tenant_id = $1 AND event_id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(event_id)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
+    /// Forgets the rollups and unique values of an item's metric for days in
+    /// `[from_day, to_day)`, so they can be rebuilt from the events.
+    pub async fn delete_usage_rollup_days(
+        &mut self,
+        tenant: &str,
+        item: &str,
+        metric: &str,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<()> {
+        for table in ["usage_rollups", "usage_unique"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND item_id = $2 \
+                 AND metric_code = $3 AND day >= $4 AND day < $5"
+            );
+            on_tx!(self, |c| sqlx::query(&sql)
+                .bind(tenant)
+                .bind(item)
+                .bind(metric)
+                .bind(from_day)
+                .bind(to_day)
+                .execute(&mut *c)
+                .await?;);
+        }
+        Ok(())
+    }
+
     pub async fn insert_suspense(&mut self, row: &SuspenseRow) -> Result<()> {
         let sql = "INSERT INTO usage_suspense (tenant_id, event_id, reason, subscription_ref, \
-                   item_key, metric_code, ts_us, received_at_us) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                   ON CONFLICT (tenant_id, event_id) DO UPDATE SET reason = excluded.reason";
+                   item_key, metric_code, ts_us, received_at_us, detail) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                   ON CONFLICT (tenant_id, event_id) DO UPDATE SET reason = excluded.reason, \
+                   detail = excluded.detail";
         on_tx!(self, |c| sqlx::query(sql)
             .bind(&row.tenant_id)
             .bind(&row.event_id)
@@ -326,6 +392,7 @@ impl Tx {
             .bind(&row.metric_code)
             .bind(row.ts_us)
             .bind(row.received_at_us)
+            .bind(&row.detail)
             .execute(&mut *c)
             .await?;);
         Ok(())

@@ -239,6 +239,17 @@ pub(super) fn check_price(
         .minimum
         .as_ref()
         .and_then(|m| p.decimal(format!("{at}.minimum"), m, non_negative));
+    let minimum_commitment = pr.minimum_commitment.as_ref().and_then(|m| {
+        let field = format!("{at}.minimum_commitment");
+        if price_type != PriceTypeCode::Recurring {
+            p.push(
+                field,
+                "only recurring (plan) prices carry a minimum commitment",
+            );
+            return None;
+        }
+        p.decimal(field, m, non_negative)
+    });
     if p.0.len() > before {
         return None;
     }
@@ -293,6 +304,7 @@ pub(super) fn check_price(
             model: Some(model_spec),
             metric: pr.metric.as_ref().map(|m| m.trim().to_string()),
             minimum: minimum.map(|m| money_text(m, currency)),
+            minimum_commitment: minimum_commitment.map(|m| money_text(m, currency)),
             term: pr.term.as_ref().map(|t| t.trim().to_string()),
             phases,
             effective_from: pr.effective_from,
