@@ -178,6 +178,7 @@ async fn populate(app: &App, n: usize) -> anyhow::Result<Population> {
                 reconcile_from: None,
                 updated_at_us: now,
                 progressive_threshold: None,
+                minimum_commitment: None,
             });
             // The recurring item first, then one usage item per metric.
             let priced = std::iter::once((None, &recurring))
