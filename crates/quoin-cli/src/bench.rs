@@ -38,7 +38,7 @@ struct Plan {
     usage: bool,
 }
 
-fn mix(i: u64) -> u64 {
+pub(crate) fn mix(i: u64) -> u64 {
     // splitmix64
     let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -358,8 +358,18 @@ pub fn compute_only(g: &Generated) -> anyhow::Result<(usize, f64)> {
 
 /// Peak resident set size of this process (VmHWM), in MiB.
 pub fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+/// Current resident set size of this process (VmRSS), in MiB.
+pub fn rss_mib() -> Option<f64> {
+    status_mib("VmRSS:")
+}
+
+/// A `kB` field of `/proc/self/status`, in MiB.
+fn status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }

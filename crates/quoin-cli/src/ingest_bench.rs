@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
 use quoin_app::usage::UsageEvent;
 use quoin_app::{App, Principal};
 use quoin_store::repo::NewUsageEvent;
@@ -28,6 +29,10 @@ pub struct BenchOptions {
     pub http_events: usize,
     pub http_batch: usize,
     pub clients: usize,
+    /// Events written by the in-process raw baseline (default: as many as measured).
+    pub baseline_events: Option<usize>,
+    /// Print RSS each time this many more events are stored (0: never).
+    pub rss_every: usize,
     /// Create the tenant, print `tenant key`, measure nothing.
     pub setup_only: bool,
 }
@@ -99,68 +104,135 @@ async fn bench_tenant(app: &App) -> anyhow::Result<(Principal, String)> {
 
 const START_US: i64 = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z
 
-/// `n` events on the bench item, one per millisecond from 2024-01-01, ids `{prefix}-{i}`.
-fn events(prefix: &str, n: usize) -> Vec<UsageEvent> {
-    (0..n)
-        .map(|i| UsageEvent {
-            id: format!("{prefix}-{i:010}"),
-            subscription: None,
-            item_key: Some("bench-item".into()),
-            metric: "calls".into(),
-            timestamp: jiff::Timestamp::from_microsecond(START_US + (i as i64) * 1_000)
-                .unwrap_or_default(),
-            quantity: Some(Decimal::from(1 + (i % 7) as i64)),
-            properties: Vec::new(),
-        })
-        .collect()
+/// Event `i` on the bench item: one per millisecond from 2024-01-01, id `{prefix}-{i}`.
+fn event(prefix: &str, i: usize) -> UsageEvent {
+    UsageEvent {
+        id: format!("{prefix}-{i:010}"),
+        subscription: None,
+        item_key: Some("bench-item".into()),
+        metric: "calls".into(),
+        timestamp: jiff::Timestamp::from_microsecond(START_US + (i as i64) * 1_000)
+            .unwrap_or_default(),
+        quantity: Some(Decimal::from(1 + (i % 7) as i64)),
+        properties: Vec::new(),
+    }
 }
 
-/// The raw baseline: `all` as plain multi-row INSERTs of `batch` rows, `per_commit` rows
-/// per transaction, under another tenant id (same table, indexes and durability).
+/// Events `range` of the run, generated on demand so that only one transaction's worth is
+/// ever in memory.
+fn events(prefix: &str, range: std::ops::Range<usize>) -> Vec<UsageEvent> {
+    range.map(|i| event(prefix, i)).collect()
+}
+
+fn progress(n: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(n as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} events {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Prints the memory figures when the count of stored events crosses a multiple of
+/// `every`, so a long run shows whether memory grows with the events.
+pub(crate) struct RssProbe {
+    every: usize,
+    next: usize,
+}
+
+impl RssProbe {
+    pub(crate) fn new(every: usize) -> Self {
+        Self { every, next: every }
+    }
+
+    /// `done` events stored in `took` (the timed writes only).
+    pub(crate) fn observe(&mut self, bar: &ProgressBar, done: usize, took: Duration) {
+        if self.every == 0 || done < self.next {
+            return;
+        }
+        while self.next <= done {
+            self.next += self.every;
+        }
+        let secs = took.as_secs_f64();
+        // `suspend`, not `ProgressBar::println`: the latter prints nothing when the bar is
+        // hidden (output not a terminal), which is how long runs are logged.
+        bar.suspend(|| {
+            println!(
+                "  after {done:>11} events: RSS {} | peak RSS (VmHWM) {} | {:.0} events/s so far",
+                mib(crate::bench::rss_mib()),
+                mib(crate::bench::peak_rss_mib()),
+                done as f64 / secs.max(1e-9)
+            )
+        });
+    }
+}
+
+fn mib(v: Option<f64>) -> String {
+    v.map(|m| format!("{m:.1} MiB"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// The raw baseline: events `0..n` of `prefix` as plain multi-row INSERTs of `batch` rows,
+/// `per_commit` rows per transaction, under another tenant id (same table, indexes and
+/// durability). Generation runs outside the timed writes.
 async fn raw_baseline(
     app: &App,
     tenant: &str,
-    all: &[UsageEvent],
+    prefix: &str,
+    n: usize,
     batch: usize,
     per_commit: usize,
 ) -> anyhow::Result<Duration> {
-    let quantities: Vec<String> = all
-        .iter()
-        .map(|e| e.quantity.unwrap_or_default().to_string())
-        .collect();
-    let rows: Vec<NewUsageEvent<'_>> = all
-        .iter()
-        .zip(&quantities)
-        .map(|(e, q)| NewUsageEvent {
-            event_id: &e.id,
-            item_id: Some("itm_bench"),
-            metric_code: &e.metric,
-            ts_us: e.timestamp.as_microsecond(),
-            quantity: Some(q),
-            properties: None,
-        })
-        .collect();
     let baseline_tenant = format!("{tenant}-baseline");
-    let t0 = Instant::now();
-    for g in rows.chunks(per_commit.max(1)) {
+    let bar = progress(n, "raw baseline");
+    let mut took = Duration::ZERO;
+    let mut next = 0;
+    while next < n {
+        let end = (next + per_commit.max(1)).min(n);
+        let all = events(prefix, next..end);
+        let quantities: Vec<String> = all
+            .iter()
+            .map(|e| e.quantity.unwrap_or_default().to_string())
+            .collect();
+        let rows: Vec<NewUsageEvent<'_>> = all
+            .iter()
+            .zip(&quantities)
+            .map(|(e, q)| NewUsageEvent {
+                event_id: &e.id,
+                item_id: Some("itm_bench"),
+                metric_code: &e.metric,
+                ts_us: e.timestamp.as_microsecond(),
+                quantity: Some(q),
+                properties: None,
+            })
+            .collect();
+        let t0 = Instant::now();
         let mut tx = app.store().begin().await?;
-        for b in g.chunks(batch.max(1)) {
+        for b in rows.chunks(batch.max(1)) {
             tx.insert_usage_events_plain(&baseline_tenant, 1, b).await?;
         }
         tx.commit().await?;
+        took += t0.elapsed();
+        bar.inc((end - next) as u64);
+        next = end;
     }
-    Ok(t0.elapsed())
+    bar.finish_and_clear();
+    Ok(took)
 }
 
-fn report(label: &str, n: usize, measured: Duration, raw: Duration) {
-    let rate = |d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
+/// Prints a figure next to its baseline; ratio = measured rate / baseline rate (rates, not
+/// times, since the baseline may write fewer rows: `--baseline-events`).
+fn report(label: &str, n: usize, measured: Duration, raw_n: usize, raw: Duration) {
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
     println!(
-        "{label:<34} {:>10.0} events/s ({:.3} s) | raw baseline {:>10.0} events/s ({:.3} s) | ratio {:.2}",
-        rate(measured),
+        "{label:<34} {:>10.0} events/s ({n} in {:.3} s) | raw baseline {:>10.0} events/s ({raw_n} in {:.3} s) | ratio {:.2}",
+        rate(n, measured),
         measured.as_secs_f64(),
-        rate(raw),
+        rate(raw_n, raw),
         raw.as_secs_f64(),
-        raw.as_secs_f64() / measured.as_secs_f64().max(1e-9)
+        rate(n, measured) / rate(raw_n, raw).max(1e-9)
     );
 }
 
@@ -172,42 +244,77 @@ pub async fn bench(app: &App, o: BenchOptions) -> anyhow::Result<()> {
         return Ok(());
     }
     let run = uuid::Uuid::now_v7().simple().to_string();
+    let baseline_events = o.baseline_events.unwrap_or(o.events).min(o.events);
     println!(
-        "backend {} | in-process: {} events, batch {}, {} batches per commit | HTTP: {} events, batch {}, {} clients",
+        "backend {} | in-process: {} events, batch {}, {} batches per commit, raw baseline {} events | HTTP: {} events, batch {}, {} clients | RSS every {} events",
         app.store().backend().name(),
         o.events,
         o.batch,
         o.group,
+        baseline_events,
         o.http_events,
         o.http_batch,
-        o.clients
+        o.clients,
+        o.rss_every
     );
 
     if o.events > 0 {
-        let all = events(&format!("{run}-p"), o.events);
-        let batches: Vec<&[UsageEvent]> = all.chunks(o.batch).collect();
-        let t0 = Instant::now();
+        let prefix = format!("{run}-p");
+        let per_commit = o.batch * o.group;
+        let bar = progress(o.events, "in-process");
+        let mut probe = RssProbe::new(o.rss_every);
+        let mut measured = Duration::ZERO;
         let mut accepted = 0;
-        for g in batches.chunks(o.group) {
-            for r in app.ingest_usage_batches(&p, g).await? {
+        let mut next = 0;
+        while next < o.events {
+            let end = (next + per_commit).min(o.events);
+            let group = events(&prefix, next..end);
+            let batches: Vec<&[UsageEvent]> = group.chunks(o.batch).collect();
+            let t0 = Instant::now();
+            for r in app.ingest_usage_batches(&p, &batches).await? {
                 accepted += r.accepted;
             }
+            measured += t0.elapsed();
+            bar.inc((end - next) as u64);
+            next = end;
+            probe.observe(&bar, next, measured);
         }
-        let measured = t0.elapsed();
+        bar.finish_and_clear();
         if accepted != o.events {
             bail!("accepted {accepted} of {}", o.events);
         }
-        let raw = raw_baseline(app, &p.tenant_id, &all, o.batch, o.batch * o.group).await?;
-        report("in-process exactly-once", o.events, measured, raw);
+        println!(
+            "peak RSS (VmHWM) after the in-process run: {}",
+            mib(crate::bench::peak_rss_mib())
+        );
+        let raw = raw_baseline(
+            app,
+            &p.tenant_id,
+            &prefix,
+            baseline_events,
+            o.batch,
+            per_commit,
+        )
+        .await?;
+        report(
+            "in-process exactly-once",
+            o.events,
+            measured,
+            baseline_events,
+            raw,
+        );
     }
 
     if o.http_events > 0 {
-        let all = events(&format!("{run}-h"), o.http_events);
+        let prefix = format!("{run}-h");
+        let all = events(&prefix, 0..o.http_events);
         let measured = http_run(app, &key, &all, o.http_batch, o.clients).await?;
+        drop(all);
         let raw = raw_baseline(
             app,
             &format!("{}-h", p.tenant_id),
-            &all,
+            &prefix,
+            o.http_events,
             o.http_batch,
             o.batch * o.group,
         )
@@ -216,12 +323,11 @@ pub async fn bench(app: &App, o: BenchOptions) -> anyhow::Result<()> {
             "HTTP POST /v1/events exactly-once",
             o.http_events,
             measured,
+            o.http_events,
             raw,
         );
     }
-    if let Some(rss) = crate::bench::peak_rss_mib() {
-        println!("peak RSS (VmHWM): {rss:.1} MiB");
-    }
+    println!("peak RSS (VmHWM): {}", mib(crate::bench::peak_rss_mib()));
     Ok(())
 }
 
@@ -285,13 +391,13 @@ async fn http_run(
 }
 
 /// A minimal HTTP/1.1 keep-alive client for loopback benchmarking (no client crate).
-struct Conn {
+pub(crate) struct Conn {
     stream: BufReader<TcpStream>,
     addr: std::net::SocketAddr,
 }
 
 impl Conn {
-    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Self> {
+    pub(crate) async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Self {
@@ -311,6 +417,26 @@ impl Conn {
         let s = self.stream.get_mut();
         s.write_all(head.as_bytes()).await?;
         s.write_all(body.as_bytes()).await?;
+        let answer = self.answer("POST /v1/events").await?;
+        let v: serde_json::Value = serde_json::from_str(&answer)?;
+        v["accepted"]
+            .as_u64()
+            .map(|n| n as usize)
+            .context("answer without accepted")
+    }
+
+    /// GETs `path`; returns the body of a 200 answer.
+    pub(crate) async fn get(&mut self, key: &str, path: &str) -> anyhow::Result<String> {
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n\r\n",
+            self.addr
+        );
+        self.stream.get_mut().write_all(head.as_bytes()).await?;
+        self.answer(&format!("GET {path}")).await
+    }
+
+    /// Reads one answer (status line, headers, `Content-Length` body); fails unless 200.
+    async fn answer(&mut self, request: &str) -> anyhow::Result<String> {
         let mut status = String::new();
         self.stream.read_line(&mut status).await?;
         let mut length = 0usize;
@@ -329,17 +455,10 @@ impl Conn {
         }
         let mut answer = vec![0u8; length];
         self.stream.read_exact(&mut answer).await?;
+        let answer = String::from_utf8(answer).context("answer is not UTF-8")?;
         if !status.contains(" 200 ") {
-            bail!(
-                "POST /v1/events: {} {}",
-                status.trim(),
-                String::from_utf8_lossy(&answer)
-            );
+            bail!("{request}: {} {answer}", status.trim());
         }
-        let v: serde_json::Value = serde_json::from_slice(&answer)?;
-        v["accepted"]
-            .as_u64()
-            .map(|n| n as usize)
-            .context("answer without accepted")
+        Ok(answer)
     }
 }

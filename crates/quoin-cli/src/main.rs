@@ -7,6 +7,7 @@ mod ingest_bench;
 mod payments;
 mod runs;
 mod usage;
+mod usage_query_bench;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -155,10 +156,45 @@ enum BenchCmd {
         /// Concurrent keep-alive HTTP connections.
         #[arg(long, default_value_t = 16)]
         clients: usize,
+        /// Events the in-process raw baseline writes (default: as many as --events); the
+        /// ratio compares rates.
+        #[arg(long)]
+        baseline_events: Option<usize>,
+        /// Print RSS and peak RSS each time this many more events are stored (0: never).
+        #[arg(long, default_value_t = 10_000_000)]
+        rss_every: usize,
         /// Only create the bench tenant (metric `calls`, item key `bench-item`) and print
         /// its id and admin key.
         #[arg(long)]
         setup_only: bool,
+    },
+    /// Store N events for a population of subscriptions with usage items (in-process
+    /// exactly-once path), then time the current-usage query (`GET
+    /// /v1/subscriptions/{id}/usage`) on random subscriptions, in process and over HTTP.
+    UsageQuery {
+        #[arg(long, default_value_t = 50_000_000)]
+        events: usize,
+        /// Subscriptions, each with three usage items (calls, data_mb, sms).
+        #[arg(long, default_value_t = 10_000)]
+        subscriptions: usize,
+        /// Events per batch.
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+        /// Batches per transaction.
+        #[arg(long, default_value_t = 50)]
+        group: usize,
+        /// Timed in-process queries.
+        #[arg(long, default_value_t = 10_000)]
+        queries: usize,
+        /// Timed HTTP queries over one loopback keep-alive connection (0: skip).
+        #[arg(long, default_value_t = 10_000)]
+        http_queries: usize,
+        /// The order events are stored in (same stored data either way).
+        #[arg(long, value_enum, default_value = "subscription")]
+        order: usage_query_bench::Order,
+        /// Only query the tenant an earlier run populated in the same data dir.
+        #[arg(long)]
+        reuse_tenant: Option<String>,
     },
     /// Generate N subscriptions in a new tenant, run one invoice run, report throughput.
     InvoiceRun {
@@ -382,6 +418,8 @@ async fn main() -> anyhow::Result<()> {
             http_events,
             http_batch,
             clients,
+            baseline_events,
+            rss_every,
             setup_only,
         }) => {
             let app = open_app(&cfg).await?;
@@ -392,6 +430,8 @@ async fn main() -> anyhow::Result<()> {
                 http_events,
                 http_batch: http_batch.max(1),
                 clients: clients.max(1),
+                baseline_events,
+                rss_every,
                 setup_only,
             };
             ingest_bench::bench(&app, options).await?;
@@ -400,6 +440,29 @@ async fn main() -> anyhow::Result<()> {
             let app = open_app(&cfg).await?;
             let p = pick_tenant(&app, cmd.tenant()).await?;
             runs::run(&app, &p, cmd).await?;
+        }
+        Command::Bench(BenchCmd::UsageQuery {
+            events,
+            subscriptions,
+            batch,
+            group,
+            queries,
+            http_queries,
+            order,
+            reuse_tenant,
+        }) => {
+            let app = open_app(&cfg).await?;
+            let options = usage_query_bench::UsageQueryOptions {
+                events,
+                subscriptions,
+                batch: batch.max(1),
+                group: group.max(1),
+                queries,
+                http_queries,
+                order,
+                reuse_tenant,
+            };
+            usage_query_bench::bench(&app, options).await?;
         }
         Command::Bench(BenchCmd::InvoiceRun {
             subscriptions,
