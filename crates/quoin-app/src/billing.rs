@@ -15,6 +15,7 @@ use quoin_core::calendar::{
 };
 use quoin_core::money::{Currency, Money};
 use quoin_store::new_id;
+use quoin_store::repo::runs::PendingEvent;
 use quoin_store::repo::InvoiceFilter;
 use quoin_store::rows::{
     AccountRow, InvoiceLineRow, InvoiceRow, ItemSegmentRow, PriceRow, ProductRow,
@@ -662,6 +663,9 @@ impl App {
         })?;
         let mut created = Vec::with_capacity(drafts.len());
         let mut finish = reads.finishing(tx, account).await?;
+        // On a page that buffers, this account's rows wait for the page's flush; an
+        // account with one-off charges writes directly (the charge points at its line).
+        let buffered = reads.buffers() && charges.is_empty();
         // The account's ledger, read on its first finalized invoice and carried forward.
         let mut books: Option<crate::ledger::Books> = None;
         for draft in drafts {
@@ -801,45 +805,73 @@ impl App {
             if finalize {
                 // Finalized as it is written: the row we hold is the invoice, so there is no
                 // draft to update and nothing to read back.
-                let n = tx.next_sequence_value(tenant, "invoice", 1).await?;
+                let n = reads.next_invoice_number(tx, tenant).await?;
                 inv.status = "finalized".into();
                 inv.number = Some(invoice_number(n));
                 inv.finalized_at_us = Some(now_us);
             }
-            tx.insert_invoice(&inv).await?;
-            for row in &lines {
-                tx.insert_invoice_line(row).await?;
+            if buffered {
+                reads.with_writes(|w| {
+                    w.invoices.push(inv.clone());
+                    w.lines.extend(lines.iter().cloned());
+                });
+            } else {
+                tx.insert_invoice(&inv).await?;
+                for row in &lines {
+                    tx.insert_invoice_line(row).await?;
+                }
             }
             for (charge, line) in &billed_charges {
                 tx.mark_charge_billed(tenant, charge, line).await?;
             }
-            emit(
-                tx,
-                tenant,
-                "invoice.created",
-                "invoice",
-                &inv.id,
-                &draft_view,
-                now_us,
-            )
-            .await?;
-            if finalize {
-                let view = invoice_view(&inv, &lines)?;
+            let event = |topic: &str, body: &Invoice| -> AppResult<PendingEvent> {
+                Ok(PendingEvent {
+                    tenant_id: tenant.to_string(),
+                    topic: topic.to_string(),
+                    aggregate_type: "invoice".into(),
+                    aggregate_id: inv.id.clone(),
+                    payload: serde_json::to_string(body).map_err(internal)?,
+                    created_at_us: now_us,
+                })
+            };
+            if buffered {
+                let e = event("invoice.created", &draft_view)?;
+                reads.with_writes(|w| w.events.push(e));
+            } else {
                 emit(
                     tx,
                     tenant,
-                    "invoice.finalized",
+                    "invoice.created",
                     "invoice",
                     &inv.id,
-                    &view,
+                    &draft_view,
                     now_us,
                 )
                 .await?;
+            }
+            if finalize {
+                let view = invoice_view(&inv, &lines)?;
+                if buffered {
+                    let e = event("invoice.finalized", &view)?;
+                    reads.with_writes(|w| w.events.push(e));
+                } else {
+                    emit(
+                        tx,
+                        tenant,
+                        "invoice.finalized",
+                        "invoice",
+                        &inv.id,
+                        &view,
+                        now_us,
+                    )
+                    .await?;
+                }
                 let books = match &mut books {
                     Some(b) => b,
                     None => books.insert(reads.books(tx, account).await?),
                 };
-                self.post_finalized_onto(tx, account, &inv, books, now_us)
+                let sink = if buffered { reads } else { Reads::DIRECT };
+                self.post_finalized_onto(tx, account, &inv, books, now_us, sink)
                     .await?;
                 created.push(view);
             } else {
@@ -852,8 +884,12 @@ impl App {
             let old = opt_date(item.billed_through.as_deref(), "billed_through")?;
             if outcome.billed_through != old {
                 let text = outcome.billed_through.map(|d| d.to_string());
-                tx.set_item_billed_through(tenant, &item.id, text.as_deref())
-                    .await?;
+                if buffered {
+                    reads.with_writes(|w| w.item_billed_through.push((item.id.clone(), text)));
+                } else {
+                    tx.set_item_billed_through(tenant, &item.id, text.as_deref())
+                        .await?;
+                }
             }
             if let Some(t) = outcome.billed_through {
                 let e = sub_through.entry(*si).or_insert(t);
@@ -864,8 +900,13 @@ impl App {
         for (si, through) in sub_through {
             let sub = &subs[si];
             if sub.billed_through.as_deref() != Some(&through.to_string()) {
-                tx.set_billed_through(tenant, &sub.id, &through.to_string())
-                    .await?;
+                if buffered {
+                    let mark = (sub.id.clone(), through.to_string());
+                    reads.with_writes(|w| w.sub_billed_through.push(mark));
+                } else {
+                    tx.set_billed_through(tenant, &sub.id, &through.to_string())
+                        .await?;
+                }
             }
         }
         if !created.is_empty() && !reads.is_page() {
@@ -1113,6 +1154,9 @@ impl App {
                 let mut tx = self.store.begin().await?;
                 // The same page reads as an invoice run, for a page of one account.
                 let page = PageReads::load(&mut tx, tenant, std::slice::from_ref(&payer)).await?;
+                // One transaction per account: a failure rolls it all back, so its writes
+                // can wait for one flush as a run's page does.
+                page.buffer_writes(&mut tx).await?;
                 let created = self
                     .bill_payer(
                         &mut tx,
@@ -1123,6 +1167,7 @@ impl App {
                         to_us(now),
                     )
                     .await?;
+                tx.flush_page_writes(tenant, &page.take_writes()).await?;
                 if !created.is_empty() {
                     tx.touch_drafts(tenant, &[payer.as_str()]).await?;
                 }

@@ -1,13 +1,16 @@
 //! Where billing reads an account's rows from: its own queries (one bill, the test clock,
 //! the upcoming invoice), or a page of accounts read ahead by an invoice run with one
 //! query per table (`Tx::billing_page_rows`). Both give the same rows in the same order,
-//! so `bill_in_tx` is one code path whichever serves it.
+//! so `bill_in_tx` is one code path whichever serves it. A page billed without savepoints
+//! also holds its writes for one flush (`Tx::flush_page_writes`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use quoin_store::repo::billing_page::BillingPageRows;
 use quoin_store::repo::ledger::AccountDocuments;
 use quoin_store::repo::retries::PaymentRetryRow;
+use quoin_store::repo::runs::PageWrites;
 use quoin_store::rows::{
     AccountRow, ChargeRow, ItemSegmentRow, PriceRow, ProductRow, SubscriptionItemRow,
     SubscriptionRow, SubscriptionVersionRow,
@@ -28,6 +31,9 @@ pub(crate) struct PageReads {
     /// Set when billing an account changed rows beyond its own billing (a term ended, a
     /// dunning step applied): the rest of the page then reads directly.
     stale: AtomicBool,
+    /// Writes held for one flush at the end of the page (see [`Self::buffer_writes`]).
+    writes: Mutex<PageWrites>,
+    buffering: AtomicBool,
 }
 
 impl PageReads {
@@ -39,15 +45,39 @@ impl PageReads {
             finishing: TenantFinishing::load(tx, tenant).await?,
             dunning: crate::dunning::load_policy(tx, tenant).await?,
             stale: AtomicBool::new(false),
+            writes: Mutex::new(PageWrites::default()),
+            buffering: AtomicBool::new(false),
         })
     }
 
-    /// The reads for the next account: this page unless something made it stale.
+    /// Holds invoices, lines, ledger entries, events and billed-through marks for one
+    /// flush ([`Self::take_writes`]) instead of a statement each, and draws the page's
+    /// invoice numbers from a counter written at the flush. Only for a page billed
+    /// without savepoints (a failure rolls the whole page back): the buffer cannot take
+    /// back one account's rows.
+    pub(crate) async fn buffer_writes(&self, tx: &mut Tx) -> AppResult<()> {
+        let next = tx.peek_sequence_value(&self.tenant, "invoice", 1).await?;
+        self.lock_writes().next_invoice_number = Some(next);
+        self.buffering.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The buffered writes, to flush before the page commits.
+    pub(crate) fn take_writes(&self) -> PageWrites {
+        std::mem::take(&mut *self.lock_writes())
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, PageWrites> {
+        // Nothing panics while holding it; a poisoned buffer is still the page's rows.
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The reads for the next account: this page, read ahead unless something made it
+    /// stale.
     pub(crate) fn reads(&self) -> Reads<'_> {
-        if self.stale.load(Ordering::Relaxed) {
-            Reads::DIRECT
-        } else {
-            Reads(Some(self))
+        Reads {
+            page: Some(self),
+            ahead: !self.stale.load(Ordering::Relaxed),
         }
     }
 
@@ -61,26 +91,71 @@ impl PageReads {
     }
 }
 
-/// The source of one account's billing reads.
+/// The source of one account's billing reads (and, on a buffering page, where its writes
+/// go).
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Reads<'p>(Option<&'p PageReads>);
+pub(crate) struct Reads<'p> {
+    page: Option<&'p PageReads>,
+    /// Reads come from the page (off once something made it stale).
+    ahead: bool,
+}
 
-impl Reads<'_> {
+impl<'p> Reads<'p> {
     /// Every read is a query of its own.
-    pub(crate) const DIRECT: Reads<'static> = Reads(None);
+    pub(crate) const DIRECT: Reads<'static> = Reads {
+        page: None,
+        ahead: false,
+    };
 
-    /// Whether a page read ahead serves these reads (and its run does page-level writes).
+    fn ahead(self) -> Option<&'p PageReads> {
+        self.page.filter(|_| self.ahead)
+    }
+
+    /// Whether a page serves this account (its run does the page-level writes).
     pub(crate) fn is_page(self) -> bool {
-        self.0.is_some()
+        self.page.is_some()
     }
 
     /// Rows were changed beyond this account's billing: what the page read ahead is no
-    /// longer trusted, for this account or the rest of the page.
-    pub(crate) fn stale(self) -> Reads<'static> {
-        if let Some(p) = self.0 {
+    /// longer trusted, for this account or the rest of the page. (Writes still go to the
+    /// page: its invoice numbers and buffer stay the page's.)
+    pub(crate) fn stale(self) -> Reads<'p> {
+        if let Some(p) = self.page {
             p.stale.store(true, Ordering::Relaxed);
         }
-        Reads::DIRECT
+        Reads {
+            page: self.page,
+            ahead: false,
+        }
+    }
+
+    /// The page's buffered writes, when the page buffers.
+    pub(crate) fn with_writes<T>(self, f: impl FnOnce(&mut PageWrites) -> T) -> Option<T> {
+        let p = self.page?;
+        if !p.buffering.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(f(&mut p.lock_writes()))
+    }
+
+    /// Whether this page buffers its writes.
+    pub(crate) fn buffers(self) -> bool {
+        self.page
+            .is_some_and(|p| p.buffering.load(Ordering::Relaxed))
+    }
+
+    /// The next invoice number: the page's counter while it buffers (the sequence is
+    /// written at the flush), else the tenant's sequence.
+    pub(crate) async fn next_invoice_number(self, tx: &mut Tx, tenant: &str) -> AppResult<i64> {
+        let drawn = self.with_writes(|w| {
+            let n = w.next_invoice_number?;
+            w.next_invoice_number = Some(n + 1);
+            Some(n)
+        });
+        match drawn.flatten() {
+            Some(n) => Ok(n),
+            None => Ok(tx.next_sequence_value(tenant, "invoice", 1).await?),
+        }
     }
 
     pub(crate) async fn subscriptions(
@@ -88,7 +163,7 @@ impl Reads<'_> {
         tx: &mut Tx,
         account: &AccountRow,
     ) -> AppResult<Vec<SubscriptionRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             Some(p) => p
                 .rows
                 .subscriptions
@@ -108,7 +183,7 @@ impl Reads<'_> {
         tenant: &str,
         id: &str,
     ) -> AppResult<Option<ProductRow>> {
-        match self.0.and_then(|p| p.rows.products.get(id)) {
+        match self.ahead().and_then(|p| p.rows.products.get(id)) {
             Some(row) => Ok(Some(row.clone())),
             None => Ok(tx.get_product(tenant, id).await?),
         }
@@ -116,7 +191,7 @@ impl Reads<'_> {
 
     /// A price the page holds; `None` means "ask the transaction".
     pub(crate) fn known_price(self, id: &str) -> Option<PriceRow> {
-        self.0.and_then(|p| p.rows.prices.get(id)).cloned()
+        self.ahead().and_then(|p| p.rows.prices.get(id)).cloned()
     }
 
     pub(crate) async fn versions(
@@ -125,7 +200,7 @@ impl Reads<'_> {
         tenant: &str,
         sub: &str,
     ) -> AppResult<Vec<SubscriptionVersionRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             Some(p) => p.rows.versions.get(sub).cloned().unwrap_or_default(),
             None => tx.subscription_versions(tenant, sub).await?,
         })
@@ -137,7 +212,7 @@ impl Reads<'_> {
         tenant: &str,
         sub: &str,
     ) -> AppResult<Vec<ItemSegmentRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             Some(p) => p.rows.segments.get(sub).cloned().unwrap_or_default(),
             None => tx.subscription_segments(tenant, sub).await?,
         })
@@ -149,7 +224,7 @@ impl Reads<'_> {
         tenant: &str,
         sub: &str,
     ) -> AppResult<Vec<SubscriptionItemRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             Some(p) => p.rows.items.get(sub).cloned().unwrap_or_default(),
             None => tx.subscription_items(tenant, sub).await?,
         })
@@ -162,7 +237,7 @@ impl Reads<'_> {
         account: &AccountRow,
         through: &str,
     ) -> AppResult<Vec<ChargeRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             // ISO dates compare as text, as in the query.
             Some(p) => p
                 .rows
@@ -189,7 +264,7 @@ impl Reads<'_> {
         account: &'a AccountRow,
     ) -> AppResult<Finishing<'a>> {
         let mut f = Finishing::new(account);
-        if let Some(p) = self.0 {
+        if let Some(p) = self.ahead() {
             let rows = AccountFinishingRows {
                 profile: p.rows.tax_profiles.get(&account.id).cloned(),
                 redemptions: p
@@ -207,7 +282,7 @@ impl Reads<'_> {
 
     /// The account's ledger as its documents give it.
     pub(crate) async fn books(self, tx: &mut Tx, account: &AccountRow) -> AppResult<Books> {
-        match self.0 {
+        match self.ahead() {
             Some(p) => {
                 let docs: AccountDocuments = p
                     .rows
@@ -228,7 +303,7 @@ impl Reads<'_> {
         account: &AccountRow,
         day: &str,
     ) -> AppResult<Vec<PaymentRetryRow>> {
-        Ok(match self.0 {
+        Ok(match self.ahead() {
             Some(p) => p
                 .rows
                 .retries
@@ -253,7 +328,7 @@ impl Reads<'_> {
         tx: &mut Tx,
         tenant: &str,
     ) -> AppResult<Option<DunningPolicy>> {
-        match self.0 {
+        match self.ahead() {
             Some(p) => Ok(p.dunning.clone()),
             None => crate::dunning::load_policy(tx, tenant).await,
         }

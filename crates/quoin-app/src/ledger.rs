@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use quoin_core::ledger::{Aging, AllocationSource, InvoiceStatus, Ledger, LedgerError};
 use quoin_core::money::{Currency, Money};
-use quoin_store::repo::ledger::{AccountDocuments, InvoiceSettlementRow};
+use quoin_store::repo::ledger::{AccountDocuments, InvoiceSettlementRow, LedgerEntryRow};
+use quoin_store::repo::outbox::NewEvent;
+use quoin_store::repo::runs::PendingEvent;
 use quoin_store::rows::{AccountRow, InvoiceRow};
 use quoin_store::Tx;
 use serde_json::json;
@@ -19,8 +21,8 @@ use serde_json::json;
 use crate::accounts::{load_account, lock_account};
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
+use crate::billing_reads::Reads;
 use crate::error::{AppError, AppResult};
-use crate::events::emit;
 use crate::model::{
     AccountAging, AccountBalance, AgingBuckets, AgingReport, CurrencyAging, Invoice,
     InvoiceSettlement, OpenInvoice,
@@ -210,12 +212,53 @@ pub(crate) async fn record_change(
     let tenant = account.tenant_id.as_str();
     tx.append_ledger_entry(tenant, &account.id, kind, document, now_us)
         .await?;
+    let change = ledger_change(account, before, after, kind, document, quiet, now_us)?;
+    for s in &change.settlements {
+        tx.upsert_invoice_settlement(s).await?;
+    }
+    for e in &change.events {
+        tx.record_event(&NewEvent {
+            tenant_id: &e.tenant_id,
+            topic: &e.topic,
+            aggregate_type: &e.aggregate_type,
+            aggregate_id: &e.aggregate_id,
+            payload: e.payload.clone(),
+            at_us: e.created_at_us,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a document entering the ledger writes besides its journal entry.
+struct LedgerChange {
+    settlements: Vec<InvoiceSettlementRow>,
+    /// `invoice.paid` of the invoices it settled.
+    events: Vec<PendingEvent>,
+}
+
+/// The settlement rows of every invoice `before` → `after` changed, and `invoice.paid`
+/// for invoices it settled (unless `quiet` names one).
+fn ledger_change(
+    account: &AccountRow,
+    before: &Ledger,
+    after: &Ledger,
+    kind: &str,
+    document: &str,
+    quiet: Option<&str>,
+    now_us: i64,
+) -> AppResult<LedgerChange> {
+    let tenant = account.tenant_id.as_str();
+    let mut change = LedgerChange {
+        settlements: Vec::new(),
+        events: Vec::new(),
+    };
     for inv in after.invoices() {
         let old = before.invoice(inv.id());
         if old == Some(inv) {
             continue;
         }
-        tx.upsert_invoice_settlement(&InvoiceSettlementRow {
+        change.settlements.push(InvoiceSettlementRow {
             tenant_id: tenant.to_string(),
             invoice_id: inv.id().to_string(),
             account_id: account.id.clone(),
@@ -224,8 +267,7 @@ pub(crate) async fn record_change(
             open_minor: inv.open().minor(),
             void_reason: None,
             voided_at_us: None,
-        })
-        .await?;
+        });
         let was_open = old.is_none_or(|o| o.open().is_positive());
         if inv.total().is_positive() && was_open && inv.open().is_zero() && quiet != Some(inv.id())
         {
@@ -237,19 +279,17 @@ pub(crate) async fn record_change(
                 "credited": text(inv.credited()),
                 "settled_by": {"kind": kind, "id": document},
             });
-            emit(
-                tx,
-                tenant,
-                "invoice.paid",
-                "invoice",
-                inv.id(),
-                &body,
-                now_us,
-            )
-            .await?;
+            change.events.push(PendingEvent {
+                tenant_id: tenant.to_string(),
+                topic: "invoice.paid".into(),
+                aggregate_type: "invoice".into(),
+                aggregate_id: inv.id().to_string(),
+                payload: body.to_string(),
+                created_at_us: now_us,
+            });
         }
     }
-    Ok(())
+    Ok(change)
 }
 
 fn settlement(ledger: &Ledger, row: &InvoiceRow, today: Date) -> Option<InvoiceSettlement> {
@@ -283,7 +323,7 @@ impl App {
             .ok_or_else(|| AppError::not_found("invoice", invoice_id))?;
         let account = lock_account(tx, tenant, &inv.account_id).await?;
         let mut books = load_books(tx, &account).await?;
-        self.post_finalized_onto(tx, &account, &inv, &mut books, now_us)
+        self.post_finalized_onto(tx, &account, &inv, &mut books, now_us, Reads::DIRECT)
             .await
     }
 
@@ -298,6 +338,7 @@ impl App {
         inv: &InvoiceRow,
         books: &mut Books,
         now_us: i64,
+        sink: Reads<'_>,
     ) -> AppResult<()> {
         let invoice_id = inv.id.as_str();
         let mut after = books.ledger.clone();
@@ -314,17 +355,45 @@ impl App {
                     "invoice `{invoice_id}` cannot enter the ledger: {e}"
                 ))
             })?;
-        record_change(
-            tx,
-            account,
-            &books.ledger,
-            &after,
-            "invoice",
-            &inv.id,
-            None,
-            now_us,
-        )
-        .await?;
+        if sink.buffers() {
+            // The page flushes the journal entry, settlements and events; the entry's
+            // sequence number continues the journal as the books hold it.
+            let change = ledger_change(
+                account,
+                &books.ledger,
+                &after,
+                "invoice",
+                &inv.id,
+                None,
+                now_us,
+            )?;
+            let entry = LedgerEntryRow {
+                tenant_id: account.tenant_id.clone(),
+                account_id: account.id.clone(),
+                seq: books.docs.entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1,
+                kind: "invoice".into(),
+                document_id: inv.id.clone(),
+                created_at_us: now_us,
+            };
+            books.docs.entries.push(entry.clone());
+            sink.with_writes(|w| {
+                w.ledger_entries.push(entry);
+                w.settlements.extend(change.settlements);
+                w.events.extend(change.events);
+            });
+        } else {
+            record_change(
+                tx,
+                account,
+                &books.ledger,
+                &after,
+                "invoice",
+                &inv.id,
+                None,
+                now_us,
+            )
+            .await?;
+        }
         books.ledger = after;
         books.docs.invoices.push(inv.clone());
         Ok(())

@@ -538,6 +538,9 @@ impl App {
         // A retry charges a gateway, which a rollback does not undo: such pages are not
         // billed twice.
         let careful = careful || page.has_retries();
+        if !careful {
+            page.buffer_writes(&mut tx).await?;
+        }
         for payer in &payers {
             if careful {
                 tx.savepoint("run_account").await?;
@@ -582,6 +585,7 @@ impl App {
                 }
             }
         }
+        tx.flush_page_writes(tenant, &page.take_writes()).await?;
         tx.tag_invoices_with_run(tenant, &row.id, &created_ids)
             .await?;
         // Stored drafts of the accounts invoiced are due again; last, so item rows are
