@@ -851,9 +851,7 @@ impl Tx {
             &w.ledger_entries,
             [tenant_id, account_id, seq, kind, document_id, created_at_us]
         );
-        for s in &w.settlements {
-            self.upsert_invoice_settlement(s).await?;
-        }
+        self.upsert_settlements(&w.settlements).await?;
         if !w.events.is_empty() {
             if let Tx::Postgres(t) = self {
                 // As `record_event`: ids become visible in commit order.
@@ -901,6 +899,64 @@ impl Tx {
                 .bind(next)
                 .execute(&mut *c)
                 .await?;);
+        }
+        Ok(())
+    }
+
+    /// `upsert_invoice_settlement` for many rows: the last row of an invoice wins (one
+    /// statement may not touch a row twice on PostgreSQL).
+    async fn upsert_settlements(
+        &mut self,
+        rows: &[super::ledger::InvoiceSettlementRow],
+    ) -> Result<()> {
+        let mut last: std::collections::HashMap<&str, usize> = Default::default();
+        for (i, r) in rows.iter().enumerate() {
+            last.insert(r.invoice_id.as_str(), i);
+        }
+        let kept: Vec<&super::ledger::InvoiceSettlementRow> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.invoice_id.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+        for chunk in kept.chunks(BULK_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO invoice_settlements (tenant_id, invoice_id, account_id, paid_minor, \
+                 credited_minor, open_minor, void_reason, voided_at_us) VALUES ",
+            );
+            let mut n = 0;
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                for j in 0..8 {
+                    n += 1;
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&self.placeholder(n));
+                }
+                sql.push(')');
+            }
+            sql.push_str(
+                " ON CONFLICT (tenant_id, invoice_id) DO UPDATE SET paid_minor = excluded.paid_minor, \
+                 credited_minor = excluded.credited_minor, open_minor = excluded.open_minor, \
+                 void_reason = COALESCE(excluded.void_reason, invoice_settlements.void_reason), \
+                 voided_at_us = COALESCE(excluded.voided_at_us, invoice_settlements.voided_at_us)",
+            );
+            on_tx!(self, |c| {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(&r.tenant_id)
+                        .bind(&r.invoice_id)
+                        .bind(&r.account_id)
+                        .bind(r.paid_minor)
+                        .bind(r.credited_minor)
+                        .bind(r.open_minor)
+                        .bind(&r.void_reason)
+                        .bind(r.voided_at_us);
+                }
+                q.execute(&mut *c).await?;
+            });
         }
         Ok(())
     }
