@@ -272,17 +272,21 @@ impl Tx {
         let allocations = fetch_in!(
             self,
             super::ledger::PaymentAllocationRow,
-            "SELECT a.* FROM payment_allocations a JOIN payments p ON p.id = a.payment_id \
-             WHERE a.tenant_id = $1 AND p.account_id IN",
-            "ORDER BY a.payment_id, a.position",
+            // Through the payments' ids, so both planners walk indexes from the accounts
+            // instead of the tenant's allocations.
+            "SELECT * FROM payment_allocations WHERE tenant_id = $1 AND payment_id IN \
+             (SELECT id FROM payments WHERE tenant_id = $1 AND account_id IN",
+            ") ORDER BY payment_id, position",
             tenant,
             accounts
         );
         let refunds = fetch_in!(
             self,
             super::ledger::RefundRow,
-            "SELECT * FROM refunds WHERE tenant_id = $1 AND account_id IN",
-            "",
+            // Refunds have no account index: reach them through their payments.
+            "SELECT * FROM refunds WHERE tenant_id = $1 AND payment_id IN \
+             (SELECT id FROM payments WHERE tenant_id = $1 AND account_id IN",
+            ")",
             tenant,
             accounts
         );

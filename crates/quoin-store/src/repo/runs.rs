@@ -969,23 +969,29 @@ impl Tx {
         ids: &[&str],
         through: Option<&str>,
     ) -> Result<()> {
-        let set = format!("UPDATE {table} SET billed_through = $2 WHERE tenant_id = $1 AND id IN");
+        let set = format!("UPDATE {table} SET billed_through = $2 WHERE");
         match self {
             Tx::Sqlite(t) => {
-                sqlx::query(&format!("{set} (SELECT value FROM json_each($3))"))
-                    .bind(tenant)
-                    .bind(through)
-                    .bind(super::usage::pack_strs(ids))
-                    .execute(&mut **t)
-                    .await?;
+                // `+tenant_id`: SQLite would otherwise pick a (tenant_id, …) index and walk
+                // every row of the tenant instead of looking each id up.
+                sqlx::query(&format!(
+                    "{set} +tenant_id = $1 AND id IN (SELECT value FROM json_each($3))"
+                ))
+                .bind(tenant)
+                .bind(through)
+                .bind(super::usage::pack_strs(ids))
+                .execute(&mut **t)
+                .await?;
             }
             Tx::Postgres(t) => {
-                sqlx::query(&format!("{set} (SELECT unnest($3::text[]))"))
-                    .bind(tenant)
-                    .bind(through)
-                    .bind(ids)
-                    .execute(&mut **t)
-                    .await?;
+                sqlx::query(&format!(
+                    "{set} tenant_id = $1 AND id IN (SELECT unnest($3::text[]))"
+                ))
+                .bind(tenant)
+                .bind(through)
+                .bind(ids)
+                .execute(&mut **t)
+                .await?;
             }
         }
         Ok(())
