@@ -1,6 +1,6 @@
 //! Invoices and invoice lines.
 
-use super::{insert_row, Page};
+use super::Page;
 use crate::rows::{InvoiceLineRow, InvoiceRow};
 use crate::{on_tx, Result, Tx};
 
@@ -12,65 +12,12 @@ pub struct InvoiceFilter {
 
 impl Tx {
     pub async fn insert_invoice(&mut self, row: &InvoiceRow) -> Result<()> {
-        on_tx!(self, |c| insert_row!(
-            &mut *c,
-            "invoices",
-            InvoiceRow,
-            row,
-            [
-                id,
-                tenant_id,
-                account_id,
-                currency,
-                status,
-                number,
-                invoice_date,
-                due_date,
-                period_start,
-                period_end,
-                total_minor,
-                created_at_us,
-                finalized_at_us,
-                subtotal_minor,
-                discount_minor,
-                tax_minor
-            ]
-        ));
-        Ok(())
+        self.bulk_insert_invoices(std::slice::from_ref(row)).await
     }
 
     pub async fn insert_invoice_line(&mut self, row: &InvoiceLineRow) -> Result<()> {
-        on_tx!(self, |c| insert_row!(
-            &mut *c,
-            "invoice_lines",
-            InvoiceLineRow,
-            row,
-            [
-                id,
-                tenant_id,
-                invoice_id,
-                position,
-                kind,
-                subscription_id,
-                item_id,
-                price_id,
-                description,
-                period_start,
-                period_end,
-                full_start,
-                full_end,
-                quantity,
-                unit_amount,
-                proration_num,
-                proration_den,
-                amount_minor,
-                repairs_line_id,
-                discount_minor,
-                tax_minor,
-                detail
-            ]
-        ));
-        Ok(())
+        self.bulk_insert_invoice_lines(std::slice::from_ref(row))
+            .await
     }
 
     pub async fn get_invoice(&mut self, tenant: &str, id: &str) -> Result<Option<InvoiceRow>> {

@@ -769,32 +769,14 @@ pub struct PageWrites {
 }
 
 impl Tx {
-    /// The next value `next_sequence_value` would hand out, without taking it.
-    pub async fn peek_sequence_value(
-        &mut self,
-        tenant: &str,
-        name: &str,
-        first: i64,
-    ) -> Result<i64> {
-        let sql = "SELECT next_value FROM sequences WHERE tenant_id = $1 AND name = $2";
-        let v: Option<i64> = on_tx!(self, |c| sqlx::query_scalar(sql)
-            .bind(tenant)
-            .bind(name)
-            .fetch_optional(&mut *c)
-            .await?);
-        Ok(v.unwrap_or(first))
-    }
-
-    /// Writes a page's buffered rows: parents before children, events in the order the
-    /// page raised them, then the billed-through marks and the invoice sequence.
-    pub async fn flush_page_writes(&mut self, tenant: &str, w: &PageWrites) -> Result<()> {
-        use super::ledger::LedgerEntryRow;
-        use crate::rows::{InvoiceLineRow, InvoiceRow};
+    /// Inserts invoices, many rows per statement (`insert_invoice` is the one-row case).
+    pub async fn bulk_insert_invoices(&mut self, rows: &[crate::rows::InvoiceRow]) -> Result<()> {
+        use crate::rows::InvoiceRow;
         bulk_insert!(
             self,
             "invoices",
             InvoiceRow,
-            &w.invoices,
+            rows,
             [
                 id,
                 tenant_id,
@@ -814,11 +796,20 @@ impl Tx {
                 tax_minor
             ]
         );
+        Ok(())
+    }
+
+    /// Inserts invoice lines, many rows per statement.
+    pub async fn bulk_insert_invoice_lines(
+        &mut self,
+        rows: &[crate::rows::InvoiceLineRow],
+    ) -> Result<()> {
+        use crate::rows::InvoiceLineRow;
         bulk_insert!(
             self,
             "invoice_lines",
             InvoiceLineRow,
-            &w.lines,
+            rows,
             [
                 id,
                 tenant_id,
@@ -844,6 +835,31 @@ impl Tx {
                 detail
             ]
         );
+        Ok(())
+    }
+
+    /// The next value `next_sequence_value` would hand out, without taking it.
+    pub async fn peek_sequence_value(
+        &mut self,
+        tenant: &str,
+        name: &str,
+        first: i64,
+    ) -> Result<i64> {
+        let sql = "SELECT next_value FROM sequences WHERE tenant_id = $1 AND name = $2";
+        let v: Option<i64> = on_tx!(self, |c| sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await?);
+        Ok(v.unwrap_or(first))
+    }
+
+    /// Writes a page's buffered rows: parents before children, events in the order the
+    /// page raised them, then the billed-through marks and the invoice sequence.
+    pub async fn flush_page_writes(&mut self, tenant: &str, w: &PageWrites) -> Result<()> {
+        use super::ledger::LedgerEntryRow;
+        self.bulk_insert_invoices(&w.invoices).await?;
+        self.bulk_insert_invoice_lines(&w.lines).await?;
         bulk_insert!(
             self,
             "ledger_entries",
