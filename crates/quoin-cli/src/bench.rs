@@ -172,27 +172,14 @@ pub async fn generate(app: &App, n: usize) -> anyhow::Result<Generated> {
         for i in first..last {
             let pl = plan(i);
             let id = new_id("acc");
-            accs.push(AccountRow {
-                id: id.clone(),
-                tenant_id: tenant_id.clone(),
-                kind: "business".into(),
-                name: format!("Bench customer {i}"),
-                email: None,
-                external_id: None,
-                parent_id: None,
-                bill_to_id: id.clone(),
-                ban: format!("BENCH{i:09}"),
-                currency: "USD".into(),
-                bill_cycle_day: Some(1),
-                alignment: "calendar".into(),
-                proration: "actual_days".into(),
-                payment_terms_days: 30,
-                time_zone: "UTC".into(),
-                status: "active".into(),
-                created_at_us: now,
-                updated_at_us: now,
-                termination_day: "excluded".into(),
-            });
+            accs.push(bench_account(
+                &tenant_id,
+                &id,
+                "business",
+                format!("Bench customer {i}"),
+                format!("BENCH{i:09}"),
+                now,
+            ));
             let base = if pl.annual {
                 &prices.annual
             } else {
@@ -309,6 +296,38 @@ fn segment(price: &PriceRow, handle: usize) -> anyhow::Result<Segment> {
 
 /// The core alone over the same population: item timelines → `bill_item` → `group_by_date`,
 /// no persistence. Returns (invoices, seconds).
+/// A generated bill-to account in USD, calendar-aligned on the 1st, terms 30 days.
+pub(crate) fn bench_account(
+    tenant: &str,
+    id: &str,
+    kind: &str,
+    name: String,
+    ban: String,
+    now: i64,
+) -> AccountRow {
+    AccountRow {
+        id: id.to_string(),
+        tenant_id: tenant.to_string(),
+        kind: kind.into(),
+        name,
+        email: None,
+        external_id: None,
+        parent_id: None,
+        bill_to_id: id.to_string(),
+        ban,
+        currency: "USD".into(),
+        bill_cycle_day: Some(1),
+        alignment: "calendar".into(),
+        proration: "actual_days".into(),
+        payment_terms_days: 30,
+        time_zone: "UTC".into(),
+        status: "active".into(),
+        created_at_us: now,
+        updated_at_us: now,
+        termination_day: "excluded".into(),
+    }
+}
+
 pub fn compute_only(g: &Generated) -> anyhow::Result<(usize, f64)> {
     let terms = BillingTerms {
         currency: Currency::parse("USD").map_err(|e| anyhow::anyhow!("{e}"))?,

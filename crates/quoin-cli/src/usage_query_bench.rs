@@ -20,7 +20,7 @@ use quoin_app::usage::{usage_by_scan, UsageEvent};
 use quoin_app::{App, Principal, Role};
 use quoin_store::new_id;
 use quoin_store::rows::{
-    AccountRow, ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
+    ItemSegmentRow, SubscriptionItemRow, SubscriptionRow, SubscriptionVersionRow,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -131,27 +131,14 @@ async fn populate(app: &App, n: usize) -> anyhow::Result<Population> {
         for i in first..last {
             let acc = new_id("acc");
             let sid = new_id("sub");
-            accs.push(AccountRow {
-                id: acc.clone(),
-                tenant_id: tenant_id.clone(),
-                kind: "consumer".into(),
-                name: format!("Usage customer {i}"),
-                email: None,
-                external_id: None,
-                parent_id: None,
-                bill_to_id: acc.clone(),
-                ban: format!("UQ{i:09}"),
-                currency: "USD".into(),
-                bill_cycle_day: Some(1),
-                alignment: "calendar".into(),
-                proration: "actual_days".into(),
-                payment_terms_days: 30,
-                time_zone: "UTC".into(),
-                status: "active".into(),
-                created_at_us: now,
-                updated_at_us: now,
-                termination_day: "excluded".into(),
-            });
+            accs.push(crate::bench::bench_account(
+                &tenant_id,
+                &acc,
+                "consumer",
+                format!("Usage customer {i}"),
+                format!("UQ{i:09}"),
+                now,
+            ));
             subs.push(SubscriptionRow {
                 id: sid.clone(),
                 tenant_id: tenant_id.clone(),
