@@ -25,7 +25,7 @@ use quoin_store::Tx;
 
 use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
-use crate::billing_reads::{PageReads, Reads};
+use crate::billing_reads::{PageReads, Reads, TenantSettings};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -1146,6 +1146,8 @@ impl App {
     ) -> AppResult<(Vec<Invoice>, Vec<AccountError>)> {
         let mut tx = self.store.read().await?;
         let payers = tx.bill_to_accounts_page(tenant, None, i64::MAX).await?;
+        // Read once for the whole pass, as an invoice run reads them once per page.
+        let settings = TenantSettings::load(&mut tx, tenant).await?;
         tx.commit().await?;
         let mut invoices = Vec::new();
         let mut errors = Vec::new();
@@ -1153,7 +1155,13 @@ impl App {
             let result = async {
                 let mut tx = self.store.begin().await?;
                 // The same page reads as an invoice run, for a page of one account.
-                let page = PageReads::load(&mut tx, tenant, std::slice::from_ref(&payer)).await?;
+                let page = PageReads::load(
+                    &mut tx,
+                    tenant,
+                    std::slice::from_ref(&payer),
+                    settings.clone(),
+                )
+                .await?;
                 // One transaction per account: a failure rolls it all back, so its writes
                 // can wait for one flush as a run's page does.
                 page.buffer_writes(&mut tx).await?;

@@ -22,12 +22,27 @@ use crate::finishing::{AccountFinishingRows, Finishing, TenantFinishing};
 use crate::ledger::{books_of, load_books, Books};
 use crate::model::DunningPolicy;
 
+/// The tenant settings every account's billing shares (finishing, dunning policy).
+#[derive(Clone)]
+pub(crate) struct TenantSettings {
+    finishing: TenantFinishing,
+    dunning: Option<DunningPolicy>,
+}
+
+impl TenantSettings {
+    pub(crate) async fn load(tx: &mut Tx, tenant: &str) -> AppResult<Self> {
+        Ok(Self {
+            finishing: TenantFinishing::load(tx, tenant).await?,
+            dunning: crate::dunning::load_policy(tx, tenant).await?,
+        })
+    }
+}
+
 /// A page of accounts' billing reads, plus the tenant settings every account shares.
 pub(crate) struct PageReads {
     pub(crate) tenant: String,
     rows: BillingPageRows,
-    finishing: TenantFinishing,
-    dunning: Option<DunningPolicy>,
+    settings: TenantSettings,
     /// Set when billing an account changed rows beyond its own billing (a term ended, a
     /// dunning step applied): the rest of the page then reads directly.
     stale: AtomicBool,
@@ -37,13 +52,18 @@ pub(crate) struct PageReads {
 }
 
 impl PageReads {
-    /// Reads (on PostgreSQL: locks) the sorted `accounts` and everything billing them reads.
-    pub(crate) async fn load(tx: &mut Tx, tenant: &str, accounts: &[String]) -> AppResult<Self> {
+    /// Reads (on PostgreSQL: locks) the sorted `accounts` and everything billing them
+    /// reads; the tenant's `settings` are read by the caller, once for many pages.
+    pub(crate) async fn load(
+        tx: &mut Tx,
+        tenant: &str,
+        accounts: &[String],
+        settings: TenantSettings,
+    ) -> AppResult<Self> {
         Ok(Self {
             tenant: tenant.to_string(),
             rows: tx.billing_page_rows(tenant, accounts).await?,
-            finishing: TenantFinishing::load(tx, tenant).await?,
-            dunning: crate::dunning::load_policy(tx, tenant).await?,
+            settings,
             stale: AtomicBool::new(false),
             writes: Mutex::new(PageWrites::default()),
             buffering: AtomicBool::new(false),
@@ -275,7 +295,7 @@ impl<'p> Reads<'p> {
                     .unwrap_or_default(),
                 wallets: p.rows.wallets.get(&account.id).cloned().unwrap_or_default(),
             };
-            f.preload(tx, &p.finishing, rows).await?;
+            f.preload(tx, &p.settings.finishing, rows).await?;
         }
         Ok(f)
     }
@@ -329,7 +349,7 @@ impl<'p> Reads<'p> {
         tenant: &str,
     ) -> AppResult<Option<DunningPolicy>> {
         match self.ahead() {
-            Some(p) => Ok(p.dunning.clone()),
+            Some(p) => Ok(p.settings.dunning.clone()),
             None => crate::dunning::load_policy(tx, tenant).await,
         }
     }

@@ -24,7 +24,7 @@ use quoin_store::Tx;
 
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
-use crate::billing_reads::PageReads;
+use crate::billing_reads::{PageReads, TenantSettings};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
@@ -534,7 +534,8 @@ impl App {
         let mut created_ids = Vec::new();
         let mut invoiced_accounts: Vec<String> = Vec::new();
         // One query per table for the whole page instead of ~30 per account.
-        let page = PageReads::load(&mut tx, tenant, &payers).await?;
+        let settings = TenantSettings::load(&mut tx, tenant).await?;
+        let page = PageReads::load(&mut tx, tenant, &payers, settings).await?;
         // A retry charges a gateway, which a rollback does not undo: such pages are not
         // billed twice.
         let careful = careful || page.has_retries();
