@@ -60,14 +60,25 @@ impl PageReads {
         accounts: &[String],
         settings: TenantSettings,
     ) -> AppResult<Self> {
-        Ok(Self {
+        let rows = tx.billing_page_rows(tenant, accounts).await?;
+        Ok(Self::from_rows(tenant, rows, settings))
+    }
+
+    /// A page read elsewhere (ahead, on a reader connection).
+    pub(crate) fn from_rows(tenant: &str, rows: BillingPageRows, settings: TenantSettings) -> Self {
+        Self {
             tenant: tenant.to_string(),
-            rows: tx.billing_page_rows(tenant, accounts).await?,
+            rows,
             settings,
             stale: AtomicBool::new(false),
             writes: Mutex::new(PageWrites::default()),
             buffering: AtomicBool::new(false),
-        })
+        }
+    }
+
+    /// Whether billing one of its accounts changed rows beyond its own billing.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Relaxed)
     }
 
     /// Holds invoices, lines, ledger entries, events and billed-through marks for one

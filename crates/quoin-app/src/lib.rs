@@ -29,6 +29,7 @@ mod payment_import;
 mod payment_retries;
 mod payments;
 mod progressive;
+mod run_read_ahead;
 pub mod runs;
 pub mod runs_model;
 mod subscriptions;

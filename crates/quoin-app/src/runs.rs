@@ -4,8 +4,9 @@
 //! walks its population in key order (bill-to account ids for `bill`, the run's invoice ids
 //! for `finalize` and `send`) in chunks. A chunk is one transaction that commits the
 //! invoices, lines and events it produced together with the run's step, cursor and counts,
-//! so after a crash the run resumes exactly where the last commit left it. Inside a chunk
-//! every account is billed under a SAVEPOINT: a failing account is rolled back alone and
+//! so after a crash the run resumes exactly where the last commit left it. A bill page is
+//! billed without savepoints, its writes buffered; if an account fails, the page is billed
+//! again with every account under a SAVEPOINT: the failing account is rolled back alone and
 //! recorded (on the run and on the account) without losing the rest of the chunk.
 //!
 //! At most one run per tenant is active (a unique partial index on queued/running runs).
@@ -29,6 +30,7 @@ use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::model::ListParams;
+use crate::run_read_ahead::ReadAhead;
 use crate::runs_model::*;
 use crate::App;
 
@@ -395,6 +397,8 @@ impl App {
             }
             tx.commit().await?;
         }
+        // The next bill page, read while the current one bills (SQLite).
+        let mut ahead: Option<ReadAhead> = None;
         loop {
             let mut tx = self.store.read().await?;
             let row = tx
@@ -436,7 +440,8 @@ impl App {
                         .ok()
                         .and_then(|i| chain.get(i))
                         == Some(&RunStep::Finalize);
-                    self.bill_chunk(&row, &owner, chunk, inline).await
+                    self.bill_chunk(&row, &owner, chunk, inline, &mut ahead)
+                        .await
                 }
                 RunStep::Finalize => self.finalize_chunk(&row, &owner, chunk).await,
                 RunStep::Send => self.send_chunk(&row, &owner, chunk).await,
@@ -490,19 +495,22 @@ impl App {
         owner: &str,
         chunk: i64,
         finalize_inline: bool,
+        ahead: &mut Option<ReadAhead>,
     ) -> AppResult<Chunk> {
         // Almost every page bills without an error, so it is first billed without a
         // savepoint per account (two statements each); a page where an account fails is
         // rolled back and billed again with them, recording the failures.
         match self
-            .bill_page(row, owner, chunk, finalize_inline, false)
+            .bill_page(row, owner, chunk, finalize_inline, false, ahead)
             .await?
         {
             Some(done) => Ok(done),
-            None => self
-                .bill_page(row, owner, chunk, finalize_inline, true)
-                .await?
-                .ok_or_else(|| internal("a careful page pass gave up")),
+            None => {
+                *ahead = None;
+                self.bill_page(row, owner, chunk, finalize_inline, true, ahead)
+                    .await?
+                    .ok_or_else(|| internal("a careful page pass gave up"))
+            }
         }
     }
 
@@ -516,15 +524,35 @@ impl App {
         chunk: i64,
         finalize_inline: bool,
         careful: bool,
+        ahead: &mut Option<ReadAhead>,
     ) -> AppResult<Option<Chunk>> {
         let tenant = row.tenant_id.as_str();
         let mut tx = self.store.begin().await?;
-        let payers = tx
-            .run_accounts_page(tenant, row.cursor.as_deref(), chunk)
-            .await?;
+        let marks = tx.write_marks().await?;
+        let read = match ahead.take() {
+            Some(a) if !careful => a.take(row.cursor.as_deref(), marks).await?,
+            _ => None,
+        };
+        let (payers, rows) = match read {
+            Some((payers, rows)) => (payers, Some(rows)),
+            None => {
+                let payers = tx
+                    .run_accounts_page(tenant, row.cursor.as_deref(), chunk)
+                    .await?;
+                (payers, None)
+            }
+        };
         let Some(last) = payers.last().cloned() else {
             tx.rollback().await?;
             return Ok(Some(Chunk::StepDone));
+        };
+        // The next page is read on a reader connection while this one bills; a careful
+        // pass (rare) reads its pages itself.
+        let mut next = match marks {
+            Some(m) if !careful && payers.len() as i64 >= chunk => {
+                Some(ReadAhead::start(&self.store, tenant, &last, chunk, m))
+            }
+            _ => None,
         };
         let mut p = RunProgress {
             step: row.step,
@@ -535,7 +563,10 @@ impl App {
         let mut invoiced_accounts: Vec<String> = Vec::new();
         // One query per table for the whole page instead of ~30 per account.
         let settings = TenantSettings::load(&mut tx, tenant).await?;
-        let page = PageReads::load(&mut tx, tenant, &payers, settings).await?;
+        let page = match rows {
+            Some(rows) => PageReads::from_rows(tenant, rows, settings),
+            None => PageReads::load(&mut tx, tenant, &payers, settings).await?,
+        };
         // A retry charges a gateway, which a rollback does not undo: such pages are not
         // billed twice.
         let careful = careful || page.has_retries();
@@ -595,7 +626,14 @@ impl App {
         tx.touch_drafts(tenant, &invoiced).await?;
         tx.clear_account_billing_errors(tenant, row.cursor.as_deref(), &last, &row.id)
             .await?;
-        commit_chunk(tx, row, owner, &p).await.map(Some)
+        if page.is_stale() {
+            // Billing changed rows beyond the page's own accounts' billing (a dunning
+            // step, a term end): the next page may read them.
+            next = None;
+        }
+        let done = commit_chunk(tx, row, owner, &p, next.as_mut()).await?;
+        *ahead = next;
+        Ok(Some(done))
     }
 
     async fn record_account_error(
@@ -655,7 +693,7 @@ impl App {
                 }
             }
         }
-        commit_chunk(tx, row, owner, &p).await
+        commit_chunk(tx, row, owner, &p, None).await
     }
 
     async fn send_chunk(&self, row: &InvoiceRunRow, owner: &str, chunk: i64) -> AppResult<Chunk> {
@@ -698,7 +736,7 @@ impl App {
             .await?;
             p.invoices_sent += 1;
         }
-        commit_chunk(tx, row, owner, &p).await
+        commit_chunk(tx, row, owner, &p, None).await
     }
 
     // ---- schedules ----
@@ -856,6 +894,7 @@ async fn commit_chunk(
     row: &InvoiceRunRow,
     owner: &str,
     p: &RunProgress,
+    ahead: Option<&mut ReadAhead>,
 ) -> AppResult<Chunk> {
     if !tx
         .advance_invoice_run(&row.tenant_id, &row.id, owner, p, wall_us())
@@ -863,6 +902,12 @@ async fn commit_chunk(
     {
         tx.rollback().await?;
         return Err(in_progress(&row.id));
+    }
+    if let Some(ahead) = ahead {
+        // After the chunk's last write: what the next page's transaction must find.
+        if let Some(ended) = tx.write_marks().await? {
+            ahead.page_ended(ended);
+        }
     }
     tx.commit().await?;
     Ok(Chunk::More)

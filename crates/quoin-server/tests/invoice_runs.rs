@@ -214,3 +214,86 @@ async fn schedules_follow_the_test_clock(db: TestStore) {
     assert_eq!(list["data"], json!([]));
     api.cleanup().await;
 }
+
+/// On SQLite a run reads its next page on a reader connection while the current page
+/// bills. A write that lands between two pages must still be billed: one made through
+/// this process (the shared writer connection) after the first page, one made by another
+/// connection to the file (another process) after the second. Each changes the payment
+/// terms, so the due dates show which rows billing saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_run_pages_see_writes_made_between_pages() {
+    let db = quoin_store::testing::sqlite().await;
+    let path = db.sqlite_path().unwrap().to_path_buf();
+    let api = TestApi::new(db, Mode::Development).await;
+    let mut accounts = setup(&api).await;
+    accounts.sort();
+    let other = quoin_store::Store::open_sqlite(&path).await.unwrap();
+    let p = principal(&api).await;
+    let run = api
+        .app
+        .create_invoice_run(
+            &p,
+            StartInvoiceRun {
+                as_of: Some("2025-01-01".parse().unwrap()),
+                chain: None,
+            },
+        )
+        .await
+        .unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let between_pages = |view: &quoin_app::runs_model::InvoiceRun| {
+        let billed = view.counts.accounts_billed;
+        tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                if billed == 1 {
+                    let body = json!({"billing": {"payment_terms_days": 10}});
+                    let r = api
+                        .call(
+                            "PATCH",
+                            &format!("/v1/accounts/{}", accounts[1]),
+                            Some(&api.key),
+                            Some(body),
+                        )
+                        .await;
+                    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+                } else if billed == 2 {
+                    let mut tx = other.begin().await.unwrap();
+                    let mut row = tx
+                        .get_account(&api.tenant, &accounts[2])
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    row.payment_terms_days = 45;
+                    tx.update_account(&row).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+    };
+    let done = api
+        .app
+        .execute_invoice_run(
+            &api.tenant,
+            &run.id,
+            RunOptions {
+                chunk: Some(1),
+                progress: Some(&between_pages),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.counts.invoices_finalized, 3);
+    let mut due = Vec::new();
+    for account in &accounts {
+        let list = api
+            .get(&format!("/v1/invoices?account_id={account}"))
+            .await
+            .body;
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+        due.push(list["data"][0]["due_date"].as_str().unwrap().to_string());
+    }
+    assert_eq!(due, ["2025-01-31", "2025-01-11", "2025-02-15"]);
+    other.close().await;
+    api.cleanup().await;
+}

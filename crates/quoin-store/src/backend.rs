@@ -168,6 +168,16 @@ impl Store {
     }
 }
 
+/// Marks of a SQLite writer connection that tell whether anyone wrote between two
+/// readings: `data_version` changes when another connection (another process) commits,
+/// `total_changes` counts the rows this connection changed (every writer of this process
+/// shares it). Equal marks at two points mean the database did not change in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteMarks {
+    pub data_version: i64,
+    pub total_changes: i64,
+}
+
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self {
@@ -183,5 +193,25 @@ impl Tx {
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
+    }
+
+    /// The writer connection's [`WriteMarks`]; `None` on PostgreSQL, where they do not
+    /// exist (nor are needed: its readers lock what they read).
+    pub async fn write_marks(&mut self) -> Result<Option<WriteMarks>> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                let data_version: i64 = sqlx::query_scalar("PRAGMA data_version")
+                    .fetch_one(&mut **t)
+                    .await?;
+                let total_changes: i64 = sqlx::query_scalar("SELECT total_changes()")
+                    .fetch_one(&mut **t)
+                    .await?;
+                Some(WriteMarks {
+                    data_version,
+                    total_changes,
+                })
+            }
+            Tx::Postgres(_) => None,
+        })
     }
 }

@@ -11,7 +11,7 @@ pub mod repo;
 pub mod rows;
 pub mod testing;
 
-pub use backend::{Backend, Store, Tx};
+pub use backend::{Backend, Store, Tx, WriteMarks};
 pub use repo::Page;
 
 #[derive(Debug, thiserror::Error)]

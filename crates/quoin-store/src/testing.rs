@@ -105,6 +105,15 @@ async fn sweep_stale_schemas(admin: &mut sqlx::PgConnection) {
 }
 
 impl TestStore {
+    /// The SQLite database file (to open a second store on it, as another process
+    /// would); `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self.cleanup {
+            Cleanup::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
     /// Closes the store and removes its file or schema.
     pub async fn cleanup(self) {
         self.store.close().await;
