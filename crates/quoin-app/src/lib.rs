@@ -11,6 +11,7 @@ mod billing_reads;
 pub mod catalog;
 mod change_rules;
 pub mod clock;
+mod commitments;
 mod credit_lines;
 mod credit_notes;
 mod documents;
