@@ -1140,6 +1140,9 @@ impl App {
             )
             .await?;
         tx.commit().await?;
+        if invoices.iter().any(|i| i.number.is_some()) {
+            self.collect_due(&p.tenant_id, Some(&account.id)).await;
+        }
         Ok(BillResult { invoices })
     }
 
@@ -1201,6 +1204,8 @@ impl App {
                 }
             }
         }
+        // Invoices finalized above are charged now that their transactions committed.
+        errors.extend(self.collect_due(tenant, None).await);
         Ok((invoices, errors))
     }
 
@@ -1246,6 +1251,7 @@ impl App {
         let now = to_us(self.tenant_now(&mut tx, &p.tenant_id).await?);
         let view = self.finalize_in_tx(&mut tx, &p.tenant_id, id, now).await?;
         tx.commit().await?;
+        self.collect_due(&p.tenant_id, Some(&view.account_id)).await;
         Ok(view)
     }
 

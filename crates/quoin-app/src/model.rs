@@ -729,6 +729,7 @@ impl ListParams {
 
 pub use crate::analytics_model::*;
 pub use crate::finishing_model::*;
+pub use crate::payment_methods::{AccountPaymentMethod, SetPaymentMethod};
 pub use crate::usage::model::*;
 
 /// A tenant's dunning schedule: steps in increasing days past the oldest overdue due date.
