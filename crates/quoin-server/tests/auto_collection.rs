@@ -17,6 +17,7 @@ on_both_stores!(
     a_card_on_file_pays_each_invoice_once_when_finalized,
     a_declining_card_follows_the_retry_schedule,
     a_run_page_billed_again_charges_once,
+    a_draft_is_charged_when_finalized_by_request,
 );
 
 fn s(v: &Value) -> &str {
@@ -421,5 +422,28 @@ async fn a_run_page_billed_again_charges_once(db: TestStore) {
     // One payment in all.
     let payments = api.get("/v1/payments").await.body;
     assert_eq!(payments["data"].as_array().unwrap().len(), 1, "{payments}");
+    api.cleanup().await;
+}
+
+async fn a_draft_is_charged_when_finalized_by_request(db: TestStore) {
+    let (api, price) = tenant(db).await;
+    let acc = customer(&api, &price, "Acme").await;
+    card(&api, &acc, "tok_visa").await;
+    // A draft owes nothing yet: not charged.
+    let r = api
+        .post_ok(&format!("/v1/accounts/{acc}/bill"), json!({}), 200)
+        .await;
+    let inv = s(&r["invoices"][0]["id"]).to_string();
+    assert_eq!(r["invoices"][0]["status"], "draft");
+    assert_eq!(attempts(&api, &inv).await.0, []);
+    let r = api
+        .post_ok(&format!("/v1/invoices/{inv}/finalize"), json!({}), 200)
+        .await;
+    assert_eq!(r["status"], "finalized");
+    assert_eq!(attempts(&api, &inv).await.0, [ok("2025-01-01")]);
+    assert_eq!(
+        settlement(&api, &inv).await,
+        json!({"payment_status": "paid", "paid": "24.95", "credited": "0.00", "open": "0.00"})
+    );
     api.cleanup().await;
 }
