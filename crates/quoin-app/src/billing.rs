@@ -27,6 +27,7 @@ use crate::accounts::lock_account;
 use crate::auth::{Action, Principal};
 use crate::billing_reads::{PageReads, Reads, TenantSettings};
 use crate::clock::{from_us, to_us};
+use crate::commitments::CommitmentSchedule;
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::finishing;
@@ -432,6 +433,8 @@ impl App {
         // Item handles whose lines are not plain recurring charges.
         let mut sources: HashMap<usize, LineSource> = HashMap::new();
         let mut usage_details = UsageDetails::new();
+        // Subscriptions with a commitment of their own: what it is on each day.
+        let mut commitments: HashMap<String, CommitmentSchedule> = HashMap::new();
         for (si, sub) in subs.iter().enumerate() {
             if !products.contains_key(&sub.product_id) {
                 let p = reads
@@ -441,6 +444,9 @@ impl App {
                 products.insert(sub.product_id.clone(), p);
             }
             let versions = reads.versions(tx, tenant, &sub.id).await?;
+            if let Some(c) = CommitmentSchedule::if_any(sub, &versions)? {
+                commitments.insert(sub.id.clone(), c);
+            }
             let status = self.sync_status(tx, sub, &versions, today, now_us).await?;
             let suspended = suspended_spans(&versions)?;
             let segments = reads.segments(tx, tenant, &sub.id).await?;
@@ -791,7 +797,7 @@ impl App {
                     price: &prices.rows[l.price],
                     // The subscription's own commitment is on its base item (the plan).
                     commitment: if item.position == 0 {
-                        sub.minimum_commitment.as_deref()
+                        commitments.get(&sub.id)
                     } else {
                         None
                     },
@@ -1134,6 +1140,9 @@ impl App {
             )
             .await?;
         tx.commit().await?;
+        if invoices.iter().any(|i| i.number.is_some()) {
+            self.collect_due(&p.tenant_id, Some(&account.id)).await;
+        }
         Ok(BillResult { invoices })
     }
 
@@ -1195,6 +1204,8 @@ impl App {
                 }
             }
         }
+        // Invoices finalized above are charged now that their transactions committed.
+        errors.extend(self.collect_due(tenant, None).await);
         Ok((invoices, errors))
     }
 
@@ -1240,6 +1251,7 @@ impl App {
         let now = to_us(self.tenant_now(&mut tx, &p.tenant_id).await?);
         let view = self.finalize_in_tx(&mut tx, &p.tenant_id, id, now).await?;
         tx.commit().await?;
+        self.collect_due(&p.tenant_id, Some(&view.account_id)).await;
         Ok(view)
     }
 

@@ -3,6 +3,8 @@
 //! book); the first match says whether the change is allowed and, when the request does
 //! not say, whether it is immediate or waits for the end of the billing period.
 
+use std::collections::HashSet;
+
 use quoin_core::calendar::BillingPeriod;
 use quoin_store::rows::PriceRow;
 use quoin_store::Tx;
@@ -80,38 +82,38 @@ pub(crate) fn matching_rule<'a>(
 }
 
 pub(crate) async fn load_rules(tx: &mut Tx, tenant: &str) -> AppResult<ChangeRules> {
-    match tx.get_setting(tenant, KIND, "").await? {
-        Some(body) => serde_json::from_str(&body).map_err(internal),
-        None => Ok(ChangeRules { rules: Vec::new() }),
-    }
+    Ok(stored_rules(tx, tenant)
+        .await?
+        .unwrap_or(ChangeRules { rules: Vec::new() }))
 }
 
 /// Every product, period and price book a rule names must exist, so a typo cannot make
-/// a rule silently match nothing.
-async fn check(tx: &mut Tx, tenant: &str, doc: &ChangeRules) -> AppResult<()> {
-    if doc.rules.len() > 1000 {
+/// a rule silently match nothing. `list` is the rules' place in the submitted document
+/// (`rules` in `PUT /v1/catalog/change-rules`, `change_rules` in a catalog document), so
+/// both report the same code on the same element.
+pub(crate) fn check_rules(
+    rules: &[ChangeRule],
+    list: &str,
+    product_exists: impl Fn(&str) -> bool,
+    book_exists: impl Fn(&str) -> bool,
+) -> AppResult<()> {
+    if rules.len() > 1000 {
         return Err(invalid(
             "too_many_rules",
-            "rules".into(),
+            list.into(),
             "at most 1000 change rules".into(),
         ));
     }
-    let books: Vec<String> = tx
-        .list_price_books(tenant)
-        .await?
-        .into_iter()
-        .map(|b| b.code)
-        .collect();
-    for (i, r) in doc.rules.iter().enumerate() {
+    for (i, r) in rules.iter().enumerate() {
         for (name, code) in [
             ("from_product", &r.from_product),
             ("to_product", &r.to_product),
         ] {
             let Some(code) = code else { continue };
-            if tx.get_product_by_code(tenant, code).await?.is_none() {
+            if !product_exists(code) {
                 return Err(invalid(
                     "unknown_product",
-                    format!("rules[{i}].{name}"),
+                    format!("{list}[{i}].{name}"),
                     format!("no product `{code}`"),
                 ));
             }
@@ -121,7 +123,7 @@ async fn check(tx: &mut Tx, tenant: &str, doc: &ChangeRules) -> AppResult<()> {
             BillingPeriod::parse(period).map_err(|e| {
                 invalid(
                     "invalid_period",
-                    format!("rules[{i}].{name}"),
+                    format!("{list}[{i}].{name}"),
                     e.to_string(),
                 )
             })?;
@@ -131,16 +133,73 @@ async fn check(tx: &mut Tx, tenant: &str, doc: &ChangeRules) -> AppResult<()> {
             ("to_price_book", &r.to_price_book),
         ] {
             let Some(book) = book else { continue };
-            if !books.contains(book) {
+            if !book_exists(book) {
                 return Err(invalid(
                     "unknown_price_book",
-                    format!("rules[{i}].{name}"),
+                    format!("{list}[{i}].{name}"),
                     format!("no price book `{book}`"),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// [`check_rules`] against what the tenant's catalog holds now.
+async fn check(tx: &mut Tx, tenant: &str, doc: &ChangeRules) -> AppResult<()> {
+    let books: HashSet<String> = tx
+        .list_price_books(tenant)
+        .await?
+        .into_iter()
+        .map(|b| b.code)
+        .collect();
+    let mut named: Vec<String> = Vec::new();
+    for r in &doc.rules {
+        named.extend(r.from_product.iter().chain(r.to_product.iter()).cloned());
+    }
+    named.sort();
+    named.dedup();
+    let mut products = HashSet::new();
+    for code in named {
+        if tx.get_product_by_code(tenant, &code).await?.is_some() {
+            products.insert(code);
+        }
+    }
+    check_rules(
+        &doc.rules,
+        "rules",
+        |p| products.contains(p),
+        |b| books.contains(b),
+    )
+}
+
+/// Stores the rules document and its `change_rules.updated` event (the caller commits).
+pub(crate) async fn store_rules(
+    tx: &mut Tx,
+    tenant: &str,
+    doc: &ChangeRules,
+    now: i64,
+) -> AppResult<()> {
+    let body = serde_json::to_string(doc).map_err(internal)?;
+    tx.put_setting(tenant, KIND, "", &body, now).await?;
+    emit(
+        tx,
+        tenant,
+        "change_rules.updated",
+        "tenant",
+        tenant,
+        doc,
+        now,
+    )
+    .await
+}
+
+/// The stored rules document, None when the tenant never set one.
+pub(crate) async fn stored_rules(tx: &mut Tx, tenant: &str) -> AppResult<Option<ChangeRules>> {
+    match tx.get_setting(tenant, KIND, "").await? {
+        Some(body) => serde_json::from_str(&body).map(Some).map_err(internal),
+        None => Ok(None),
+    }
 }
 
 impl App {
@@ -154,18 +213,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         check(&mut tx, &p.tenant_id, &doc).await?;
         let now = to_us(self.tenant_now(&mut tx, &p.tenant_id).await?);
-        let body = serde_json::to_string(&doc).map_err(internal)?;
-        tx.put_setting(&p.tenant_id, KIND, "", &body, now).await?;
-        emit(
-            &mut tx,
-            &p.tenant_id,
-            "change_rules.updated",
-            "tenant",
-            &p.tenant_id,
-            &doc,
-            now,
-        )
-        .await?;
+        store_rules(&mut tx, &p.tenant_id, &doc, now).await?;
         tx.commit().await?;
         Ok(doc)
     }

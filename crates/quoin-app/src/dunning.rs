@@ -317,5 +317,6 @@ fn dunning_op(operation: OperationKind) -> SubscriptionOperation {
         reason: Some(REASON.into()),
         // A contract broken by non-payment still owes its early-termination fee.
         waive_etl: None,
+        minimum_commitment: None,
     }
 }

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use quoin_core::calendar::Period;
+use quoin_core::calendar::{Period, ProrationConvention};
 use quoin_core::invoicing::{
     finish_invoice, AppliedCoupon, ChargeKind, ChargeLine, ChargeMinimum, Coupon, CouponDuration,
     CouponValue, Fee, FeeRate, InvoiceContext, InvoicingError, LineFilter, LineOrigin,
@@ -39,6 +39,7 @@ use crate::accounts::{load_account, lock_account};
 use crate::auth::{Action, Principal};
 use crate::catalog::spec::PriceSpec;
 use crate::clock::to_us;
+use crate::commitments::CommitmentSchedule;
 use crate::error::{AppError, AppResult};
 use crate::model::*;
 use crate::validate;
@@ -544,9 +545,9 @@ impl App {
 pub(crate) struct LineRef<'a> {
     pub product_code: &'a str,
     pub price: &'a PriceRow,
-    /// The subscription's own minimum commitment, on lines of its base item; replaces
-    /// the price's.
-    pub commitment: Option<&'a str>,
+    /// The subscription's own minimum commitment over time, on lines of its base item;
+    /// where it sets one, it replaces the price's.
+    pub commitment: Option<&'a CommitmentSchedule>,
 }
 
 struct Loaded {
@@ -727,7 +728,9 @@ impl<'a> Finishing<'a> {
         let has_minimum = specs
             .iter()
             .any(|s| s.minimum.is_some() || s.minimum_commitment.is_some())
-            || refs.iter().any(|r| r.commitment.is_some());
+            || refs
+                .iter()
+                .any(|r| r.commitment.is_some_and(|c| c.has_own()));
         let taxed = l.rates.is_some() && l.profile.is_some();
         if !taxed
             && !has_minimum
@@ -769,6 +772,8 @@ impl<'a> Finishing<'a> {
                 }
             }
         };
+        let convention = ProrationConvention::parse(&account.proration)
+            .ok_or_else(|| internal("stored proration"))?;
         let mut charges = Vec::with_capacity(lines.len());
         let mut minimums: Vec<ChargeMinimum> = Vec::new();
         let mut commitments: Vec<(SubscriptionCommitment, Decimal)> = Vec::new();
@@ -787,16 +792,34 @@ impl<'a> Finishing<'a> {
             c.metric_code.clone_from(&spec.metric);
             c.tax_category = l.categories.get(r.product_code).cloned();
             c.group.clone_from(&row.subscription_id);
-            if let (Some(mc), Some(sub), "recurring") = (
-                r.commitment.or(spec.minimum_commitment.as_deref()),
-                &row.subscription_id,
-                row.kind.as_str(),
-            ) {
-                // Prorated like the period; several recurring lines of one subscription
-                // on the invoice (a mid-period plan change) add up their parts.
-                let full: Decimal = mc.parse().map_err(internal)?;
-                let part = full * Decimal::from(row.proration_num)
-                    / Decimal::from(row.proration_den.max(1));
+            let part = match (&row.subscription_id, row.kind.as_str()) {
+                (Some(_), "recurring") => {
+                    // Prorated like the period (each part at the commitment then in force).
+                    let price_mc = spec
+                        .minimum_commitment
+                        .as_deref()
+                        .map(|m| m.parse::<Decimal>().map_err(internal))
+                        .transpose()?;
+                    let factor = (row.proration_num, row.proration_den);
+                    match r.commitment {
+                        Some(schedule) => {
+                            let full = match (&row.full_start, &row.full_end) {
+                                (Some(s), Some(e)) => {
+                                    Some(Period::new(date(s)?, date(e)?).map_err(internal)?)
+                                }
+                                _ => None,
+                            };
+                            schedule.part_for(price_mc, period, full, factor, convention)?
+                        }
+                        None => price_mc
+                            .map(|m| m * Decimal::from(factor.0) / Decimal::from(factor.1.max(1))),
+                    }
+                }
+                _ => None,
+            };
+            if let (Some(part), Some(sub)) = (part, &row.subscription_id) {
+                // Several recurring lines of one subscription on the invoice (a
+                // mid-period plan change) add up their parts.
                 match commitments.iter_mut().find(|(m, _)| &m.group == sub) {
                     Some((m, sum)) => {
                         *sum += part;

@@ -456,6 +456,12 @@ pub struct SubscriptionOperation {
     /// Disconnects: waive the contract term's early-termination fee (default false).
     #[serde(default)]
     pub waive_etl: Option<bool>,
+    /// `change_commitment`: the subscription's minimum commitment per billing period from
+    /// the effective date on (a non-negative decimal in the account's currency; `0`
+    /// commits to nothing, overriding the plan price's). A period the date splits is
+    /// prorated, each part at its commitment.
+    #[serde(default)]
+    pub minimum_commitment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -466,6 +472,9 @@ pub enum OperationKind {
     Resume,
     Disconnect,
     Renew,
+    /// Changes the subscription's minimum commitment (`minimum_commitment`) from the
+    /// effective date, which may not fall inside a period already billed.
+    ChangeCommitment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -720,6 +729,7 @@ impl ListParams {
 
 pub use crate::analytics_model::*;
 pub use crate::finishing_model::*;
+pub use crate::payment_methods::{AccountPaymentMethod, SetPaymentMethod};
 pub use crate::usage::model::*;
 
 /// A tenant's dunning schedule: steps in increasing days past the oldest overdue due date.

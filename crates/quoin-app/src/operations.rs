@@ -1,4 +1,5 @@
-//! Inventory operations on a subscription: change, suspend, resume, disconnect, renew.
+//! Inventory operations on a subscription: change, suspend, resume, disconnect, renew,
+//! change of minimum commitment.
 //! Each has an effective date, is validated against the operation log and what has been
 //! finalized, is recorded as a new version, and marks billing to reconcile when it is
 //! dated inside a period already billed (which yields prorated charges and credits).
@@ -114,6 +115,13 @@ impl App {
         if op.operation == OperationKind::Change {
             apply_change_rules(tx, &l, &mut op).await?;
         }
+        if op.minimum_commitment.is_some() && op.operation != OperationKind::ChangeCommitment {
+            return Err(invalid(
+                "invalid_field",
+                "minimum_commitment",
+                "minimum_commitment applies to the change_commitment operation only".into(),
+            ));
+        }
         let effective = self.effective_date(tx, &l, &op).await?;
         let (operation, details) = match op.operation {
             OperationKind::Change => self.change(tx, &mut l, &op, effective).await?,
@@ -131,6 +139,9 @@ impl App {
                 disconnect(&mut l, effective, reason, day_counts)?
             }
             OperationKind::Renew => self.renew(tx, &mut l, effective).await?,
+            OperationKind::ChangeCommitment => {
+                change_commitment(tx, &mut l, &op, effective).await?
+            }
         };
         record(tx, &mut l, operation, effective, details).await?;
         let view = load_subscription_view(tx, &l.sub).await?;
@@ -214,7 +225,10 @@ impl App {
             }
             (Some(d), _) => d,
             (None, Some(ChangeTiming::EndOfPeriod)) => {
-                if op.operation != OperationKind::Change {
+                if !matches!(
+                    op.operation,
+                    OperationKind::Change | OperationKind::ChangeCommitment
+                ) {
                     return Err(invalid(
                         "invalid_timing",
                         "timing",
@@ -553,6 +567,69 @@ impl App {
         }
         Ok(changed)
     }
+}
+
+/// Changes the subscription's own minimum commitment from `effective` on. A period
+/// already billed keeps the commitment it was billed with (its true-up is on a finalized
+/// invoice), so the date may not fall inside one; a later period the date splits is
+/// prorated, each part at its commitment (`commitments.rs`).
+async fn change_commitment(
+    tx: &mut Tx,
+    l: &mut Loaded,
+    op: &SubscriptionOperation,
+    effective: Date,
+) -> AppResult<(&'static str, serde_json::Value)> {
+    let field = "minimum_commitment";
+    let text = op.minimum_commitment.as_deref().ok_or_else(|| {
+        invalid(
+            "required",
+            field,
+            "change_commitment needs minimum_commitment".into(),
+        )
+    })?;
+    let to = crate::commitments::parse_amount(field, text, &l.payer.currency)?;
+    let base = pick_item(l, None)?;
+    let plan = current_segment(l, &base.id)?;
+    let price = tx
+        .get_price(&l.sub.tenant_id, &plan.price_id)
+        .await?
+        .ok_or_else(|| internal("price missing"))?;
+    if price.price_type != "recurring" {
+        return Err(invalid(
+            "not_recurring",
+            field,
+            format!(
+                "a minimum commitment needs a recurring plan price; `{}` is {}",
+                price.code, price.price_type
+            ),
+        ));
+    }
+    if let Some(billed) = opt_date(base.billed_through.as_deref(), "billed_through")? {
+        if effective < billed {
+            return Err(invalid(
+                "effective_date_in_billed_period",
+                "effective_date",
+                format!(
+                    "{effective} is inside a period already billed (through {billed}); date the change on or after {billed}"
+                ),
+            ));
+        }
+    }
+    let from = l.sub.minimum_commitment.clone();
+    if from.as_deref() == Some(to.as_str()) {
+        return Err(invalid(
+            "no_change",
+            field,
+            format!("the subscription already commits to {to}"),
+        ));
+    }
+    tx.set_subscription_commitment(&l.sub.tenant_id, &l.sub.id, Some(&to))
+        .await?;
+    l.sub.minimum_commitment = Some(to.clone());
+    Ok((
+        crate::commitments::OPERATION,
+        json!({"from": from, "to": to, "reason": op.reason}),
+    ))
 }
 
 /// The disconnect day is billed as used when the payer's settings say so (Lago).

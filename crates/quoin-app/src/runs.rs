@@ -447,6 +447,10 @@ impl App {
                 RunStep::Send => self.send_chunk(&row, &owner, chunk).await,
             };
             match result {
+                // Invoices the chunk finalized are charged once it has committed.
+                Ok(Chunk::More) if step != RunStep::Send => {
+                    self.collect_due(tenant, None).await;
+                }
                 Ok(Chunk::More) => {}
                 Ok(Chunk::StepDone) => {
                     let mut tx = self.store.begin().await?;

@@ -166,12 +166,7 @@ impl App {
                         "needs a recurring plan price (`price_id`)",
                     ));
                 }
-                let d = validate::non_negative_decimal(field, m)?;
-                let currency = quoin_core::money::Currency::parse(&payer.currency)
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                let amount = quoin_core::money::Money::from_decimal_exact(d, currency)
-                    .map_err(|e| AppError::invalid(field, e.to_string()))?;
-                Ok(amount.to_decimal().to_string())
+                crate::commitments::parse_amount(field, m, &payer.currency)
             })
             .transpose()?;
         // Further items: prices of the same product, each sellable on its own.

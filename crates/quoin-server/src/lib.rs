@@ -206,6 +206,7 @@ pub fn router(app: App) -> Router {
         .merge(routes::payments::routes())
         .merge(routes::voice::routes())
         .merge(routes::drafts::routes())
+        .merge(routes::payment_methods::routes())
         // A panic becomes a 500 inside the idempotency layer, so its claim is released.
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Layers run bottom-up: authenticate first, then idempotency sees the tenant.

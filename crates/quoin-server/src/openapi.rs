@@ -80,6 +80,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::payments::ReceivablesDoc::openapi());
     doc.merge(crate::routes::voice::VoiceDoc::openapi());
     doc.merge(crate::routes::drafts::DraftsDoc::openapi());
+    doc.merge(crate::routes::payment_methods::PaymentMethodsDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

@@ -17,6 +17,8 @@ on_both_stores!(
     changed_price_is_a_new_version_and_subscriptions_keep_theirs,
     product_lifecycle_prices_and_deletion,
     reference_entries_have_their_own_crud,
+    change_rules_travel_with_the_catalog,
+    a_bad_change_rule_rejects_the_whole_import,
 );
 
 const BROADBAND: &str = include_str!("../../../examples/catalogs/broadband.yaml");
@@ -641,5 +643,172 @@ async fn reference_entries_have_their_own_crud(db: TestStore) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 403);
+    api.cleanup().await;
+}
+
+fn with_rules(rules: Value) -> Value {
+    let mut d = doc(BROADBAND);
+    d["change_rules"] = rules;
+    d
+}
+
+/// Rules naming products and books of the same document (a fresh tenant has neither yet).
+fn broadband_rules() -> Value {
+    json!([
+        {"from_product": "fiber-1000", "to_product": "fiber-100", "policy": "end_of_period"},
+        {"from_period": "year", "to_price_book": "residential-usd", "policy": "illegal"},
+        {"policy": "immediate"},
+    ])
+}
+
+async fn change_rules_travel_with_the_catalog(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    let r = api
+        .post_ok("/v1/catalog/import", with_rules(broadband_rules()), 200)
+        .await;
+    assert_eq!(
+        r["change_rules"],
+        json!({"created": 1, "updated": 0, "unchanged": 0})
+    );
+    assert_eq!(
+        api.get("/v1/catalog/change-rules").await.body,
+        json!({"rules": broadband_rules()})
+    );
+    let first = api.get("/v1/catalog/export").await.body;
+    assert_eq!(first["change_rules"], broadband_rules());
+
+    // Exported, imported into a fresh tenant, exported again: the same rules, same order.
+    let other = api.other_tenant().await;
+    let r = api
+        .call(
+            "POST",
+            "/v1/catalog/import",
+            Some(&other),
+            Some(first.clone()),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["change_rules"]["created"], json!(1));
+    let rules = api
+        .call("GET", "/v1/catalog/change-rules", Some(&other), None)
+        .await;
+    assert_eq!(rules.body, json!({"rules": broadband_rules()}));
+    let second = api
+        .call("GET", "/v1/catalog/export", Some(&other), None)
+        .await
+        .body;
+    assert_eq!(second, first);
+
+    // Again: unchanged. A document without rules keeps them; an empty list clears them.
+    let again = api.post_ok("/v1/catalog/import", first.clone(), 200).await;
+    assert_eq!(
+        again["change_rules"],
+        json!({"created": 0, "updated": 0, "unchanged": 1})
+    );
+    let none = api.post_ok("/v1/catalog/import", doc(BROADBAND), 200).await;
+    assert_eq!(
+        none["change_rules"],
+        json!({"created": 0, "updated": 0, "unchanged": 0})
+    );
+    assert_eq!(
+        api.get("/v1/catalog/change-rules").await.body["rules"],
+        broadband_rules()
+    );
+
+    // What a rule names cannot be deleted from under it (the export would not re-import).
+    let products = api.get("/v1/products").await.body;
+    let fiber_1000 = products["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "fiber-1000")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let del = api
+        .call(
+            "DELETE",
+            &format!("/v1/products/{fiber_1000}"),
+            Some(&api.key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (del.status.as_u16(), &del.body["code"]),
+        (409, &json!("product_in_use")),
+        "{}",
+        del.body
+    );
+    assert!(del.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("change rule 0"));
+
+    let cleared = api
+        .post_ok("/v1/catalog/import", with_rules(json!([])), 200)
+        .await;
+    assert_eq!(cleared["change_rules"]["updated"], json!(1));
+    assert_eq!(
+        api.get("/v1/catalog/change-rules").await.body,
+        json!({"rules": []})
+    );
+    assert!(api
+        .get("/v1/catalog/export")
+        .await
+        .body
+        .get("change_rules")
+        .is_none());
+    api.cleanup().await;
+}
+
+async fn a_bad_change_rule_rejects_the_whole_import(db: TestStore) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok("/v1/catalog/import", with_rules(broadband_rules()), 200)
+        .await;
+    let before = api.counts().await;
+    let export = api.get("/v1/catalog/export").await.body;
+    // Each bad document also renames a product, which must not happen either.
+    let bad = [
+        (
+            json!([{"policy": "immediate"}, {"to_product": "gold", "policy": "illegal"}]),
+            422,
+            "unknown_product",
+            "change_rules[1].to_product",
+        ),
+        (
+            json!([{"from_period": "fortnight", "policy": "illegal"}]),
+            422,
+            "invalid_period",
+            "change_rules[0].from_period",
+        ),
+        (
+            json!([{"to_price_book": "promo", "policy": "illegal"}]),
+            422,
+            "unknown_price_book",
+            "change_rules[0].to_price_book",
+        ),
+        (
+            json!([{"policy": "sometimes"}]),
+            400,
+            "invalid_field",
+            "change_rules[0].policy",
+        ),
+    ];
+    for (rules, status, code, field) in bad {
+        let mut d = with_rules(rules.clone());
+        product(&mut d, "fiber-100")["name"] = json!("Renamed");
+        let r = api
+            .call("POST", "/v1/catalog/import", Some(&api.key), Some(d))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), &r.body["code"], &r.body["field"]),
+            (status, &json!(code), &json!(field)),
+            "{rules}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.counts().await, before);
+    assert_eq!(api.get("/v1/catalog/export").await.body, export);
     api.cleanup().await;
 }

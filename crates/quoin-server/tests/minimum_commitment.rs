@@ -1,7 +1,9 @@
 //! A subscription's minimum commitment per billing period (Lago's plan "minimum
 //! commitment") through the HTTP API on both stores: on the plan price or on the
 //! subscription, counted after coupons and before tax over the subscription's own charges,
-//! prorated for a partial period, taxed like the plan; bad input changes nothing.
+//! prorated for a partial period, taxed like the plan; changed by an operation from an
+//! effective date, each part of a split period at its commitment; bad input changes
+//! nothing.
 
 mod common;
 
@@ -14,6 +16,8 @@ on_both_stores!(
     prorated_true_up_after_a_coupon_taxed_like_the_plan,
     subscription_commitment_replaces_the_price_and_counts_only_its_own_charges,
     bad_commitments_change_nothing,
+    a_commitment_change_bills_from_its_date_prorating_the_split_period,
+    bad_commitment_changes_change_nothing,
 );
 
 fn s(v: &Value) -> &str {
@@ -222,6 +226,180 @@ async fn bad_commitments_change_nothing(db: TestStore) {
         assert_eq!(r.status, 422, "{bad}: {}", r.body);
         assert_eq!(r.body["field"], "minimum_commitment", "{}", r.body);
     }
+    assert_eq!(api.counts().await, before);
+    api.cleanup().await;
+}
+
+/// An untaxed USD account (BCD 1) on `now` with a 20.00 monthly plan committing to 50.00
+/// from 2026-01-01: (api, plan price id, subscription id).
+async fn committed_plan(db: TestStore, now: &str) -> (TestApi, String) {
+    let api = TestApi::new(db, Mode::Development).await;
+    api.post_ok("/v1/test-clock", json!({"now": now}), 200)
+        .await;
+    let body = json!({"kind": "business", "name": "Acme",
+        "billing": {"currency": "USD", "payment_terms_days": 30, "bill_cycle_day": 1}});
+    let acc = s(&api.post_ok("/v1/accounts", body, 201).await["id"]).to_string();
+    let body = json!({"code": "plan", "name": "Plan", "prices": [
+        {"code": "plan-monthly", "currency": "USD", "amount": "20.00", "period": "month"}]});
+    let plan = api.post_ok("/v1/products", body, 201).await["prices"][0]["id"].clone();
+    let body = json!({"account_id": acc, "price_id": plan, "start_date": "2026-01-01",
+        "minimum_commitment": "50"});
+    let sub = s(&api.post_ok("/v1/subscriptions", body, 201).await["id"]).to_string();
+    (api, sub)
+}
+
+async fn operate(api: &TestApi, sub: &str, body: Value) -> common::Reply {
+    api.post(&format!("/v1/subscriptions/{sub}/operations"), body)
+        .await
+}
+
+async fn a_commitment_change_bills_from_its_date_prorating_the_split_period(db: TestStore) {
+    let (api, sub) = committed_plan(db, "2026-01-01T06:00:00Z").await;
+    // January: 20.00 trued up to 50.00.
+    let inv = advance(&api, "2026-01-01T12:00:00Z").await;
+    assert_eq!(s(&line(&inv[0], "minimum_commitment")["amount"]), "30.00");
+    assert_eq!(s(&inv[0]["total"]), "50.00");
+
+    // 80.00 from Feb 15: February (28 days, billed in advance on Feb 1) commits to
+    // 50 × 14/28 + 80 × 14/28 = 65.00, so its true-up is 45.00.
+    let r = operate(
+        &api,
+        &sub,
+        json!({"operation": "change_commitment", "minimum_commitment": "80",
+               "effective_date": "2026-02-15", "reason": "upsell"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["minimum_commitment"], "80.00");
+    let inv = advance(&api, "2026-02-01T12:00:00Z").await;
+    assert_eq!(kinds(&inv[0]), ["recurring", "minimum_commitment"]);
+    let t = line(&inv[0], "minimum_commitment");
+    assert_eq!(s(&t["amount"]), "45.00");
+    assert_eq!(
+        (s(&t["period_start"]), s(&t["period_end"])),
+        ("2026-02-01", "2026-03-01")
+    );
+    assert_eq!(s(&inv[0]["total"]), "65.00");
+
+    // March at 80.00: 60.00 of true-up.
+    let inv = advance(&api, "2026-03-01T12:00:00Z").await;
+    assert_eq!(s(&line(&inv[0], "minimum_commitment")["amount"]), "60.00");
+    assert_eq!(s(&inv[0]["total"]), "80.00");
+
+    // 30.00 from April 11 (March is billed already): April commits to
+    // 80 × 10/30 + 30 × 20/30 = 46.666… → 46.67, 26.67 over the 20.00 plan.
+    let r = operate(
+        &api,
+        &sub,
+        json!({"operation": "change_commitment", "minimum_commitment": "30.00",
+               "effective_date": "2026-04-11"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let inv = advance(&api, "2026-04-01T12:00:00Z").await;
+    assert_eq!(s(&line(&inv[0], "minimum_commitment")["amount"]), "26.67");
+    assert_eq!(s(&inv[0]["total"]), "46.67");
+
+    // Zero from May: nothing to true up.
+    let r = operate(
+        &api,
+        &sub,
+        json!({"operation": "change_commitment", "minimum_commitment": "0",
+               "effective_date": "2026-05-01"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let inv = advance(&api, "2026-05-01T12:00:00Z").await;
+    assert_eq!(kinds(&inv[0]), ["recurring"]);
+    assert_eq!(s(&inv[0]["total"]), "20.00");
+
+    // The version history tells each change with its date.
+    let h = api
+        .get(&format!("/v1/subscriptions/{sub}/history"))
+        .await
+        .body;
+    let changes: Vec<(&str, &Value)> = h["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["operation"] == "change_commitment")
+        .map(|v| (s(&v["effective_date"]), &v["details"]))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "2026-02-15",
+                &json!({"from": "50.00", "to": "80.00", "reason": "upsell"})
+            ),
+            (
+                "2026-04-11",
+                &json!({"from": "80.00", "to": "30.00", "reason": null})
+            ),
+            (
+                "2026-05-01",
+                &json!({"from": "30.00", "to": "0.00", "reason": null})
+            ),
+        ]
+    );
+    api.cleanup().await;
+}
+
+async fn bad_commitment_changes_change_nothing(db: TestStore) {
+    let (api, sub) = committed_plan(db, "2026-01-01T06:00:00Z").await;
+    advance(&api, "2026-01-10T12:00:00Z").await;
+    let before = api.counts().await;
+    let op = |extra: Value| {
+        let mut body = json!({"operation": "change_commitment", "effective_date": "2026-02-01"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases = [
+        (
+            op(json!({"minimum_commitment": "-5"})),
+            "minimum_commitment",
+        ),
+        (
+            op(json!({"minimum_commitment": "10.001"})),
+            "minimum_commitment",
+        ),
+        (
+            op(json!({"minimum_commitment": "lots"})),
+            "minimum_commitment",
+        ),
+        (op(json!({})), "minimum_commitment"),
+        (
+            op(json!({"minimum_commitment": "50.00"})),
+            "minimum_commitment",
+        ),
+        // January is billed (in advance) and finalized.
+        (
+            op(json!({"minimum_commitment": "60", "effective_date": "2026-01-20"})),
+            "effective_date",
+        ),
+        (
+            json!({"operation": "suspend", "minimum_commitment": "60"}),
+            "minimum_commitment",
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (body, field) in cases {
+        let r = operate(&api, &sub, body.clone()).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(r.body["field"], field, "{body}: {}", r.body);
+        codes.push(s(&r.body["code"]).to_string());
+    }
+    assert_eq!(
+        codes[3..],
+        [
+            "required",
+            "no_change",
+            "effective_date_in_billed_period",
+            "invalid_field"
+        ]
+    );
     assert_eq!(api.counts().await, before);
     api.cleanup().await;
 }

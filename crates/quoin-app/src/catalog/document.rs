@@ -13,9 +13,11 @@ use utoipa::ToSchema;
 use super::check::{check, Checked};
 use super::spec::*;
 use crate::auth::{Action, Principal};
+use crate::change_rules::{check_rules, store_rules, stored_rules};
 use crate::clock::to_us;
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
+use crate::model::ChangeRules;
 use crate::App;
 
 use super::stored::*;
@@ -56,6 +58,8 @@ pub struct ImportReport {
     pub products: ImportCounts,
     /// A changed price becomes a new version; subscriptions keep theirs.
     pub prices: ImportCounts,
+    /// The change rules as one entry (all zero when the document leaves them out).
+    pub change_rules: ImportCounts,
 }
 
 pub(super) struct Writer<'a> {
@@ -216,7 +220,18 @@ impl App {
         doc: &CatalogDocument,
     ) -> AppResult<Checked> {
         let known = known(tx, tenant).await?;
-        check(doc, &known).map_err(invalid_catalog)
+        let checked = check(doc, &known).map_err(invalid_catalog)?;
+        if let Some(rules) = &checked.document.change_rules {
+            // A rule may name a product or price book the same document brings.
+            let d = &checked.document;
+            check_rules(
+                rules,
+                "change_rules",
+                |c| known.products.contains_key(c) || d.products.iter().any(|p| p.code == c),
+                |b| known.price_books.contains_key(b) || d.price_books.iter().any(|p| p.code == b),
+            )?;
+        }
+        Ok(checked)
     }
 
     /// Applies a catalog document atomically: all of it, or (on any problem) none of it.
@@ -343,6 +358,20 @@ impl App {
         for prod in &doc.products {
             w.product(prod, &mut report).await?;
         }
+        if let Some(rules) = &doc.change_rules {
+            let outcome = match stored_rules(&mut tx, tenant).await? {
+                None => Outcome::Created,
+                Some(old) if old.rules == *rules => Outcome::Unchanged,
+                Some(_) => Outcome::Updated,
+            };
+            report.change_rules.add(outcome);
+            if outcome != Outcome::Unchanged {
+                let rules = ChangeRules {
+                    rules: rules.clone(),
+                };
+                store_rules(&mut tx, tenant, &rules, now).await?;
+            }
+        }
         if dry_run {
             tx.rollback().await?;
         } else {
@@ -423,6 +452,12 @@ impl App {
                     .push(serde_json::from_str(&price.definition).map_err(internal)?);
             }
             doc.products.push(spec);
+        }
+        if with_products {
+            doc.change_rules = stored_rules(&mut tx, tenant)
+                .await?
+                .map(|r| r.rules)
+                .filter(|r| !r.is_empty());
         }
         tx.commit().await?;
         Ok(doc)

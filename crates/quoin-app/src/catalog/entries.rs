@@ -120,6 +120,17 @@ impl App {
                 }
             }
         }
+        // A rule naming a deleted book would fail the next import of this catalog's export.
+        if kind == CatalogEntryKind::PriceBook {
+            for (i, r) in doc.change_rules.iter().flatten().enumerate() {
+                if [&r.from_price_book, &r.to_price_book]
+                    .into_iter()
+                    .any(|b| b.as_deref() == Some(code))
+                {
+                    users.push(format!("change rule {i}"));
+                }
+            }
+        }
         if kind == CatalogEntryKind::Category {
             users.extend(
                 doc.categories

@@ -204,6 +204,21 @@ impl App {
                 ),
             });
         }
+        // A rule naming a deleted product would fail the next import of the export.
+        let rules = crate::change_rules::load_rules(&mut tx, tenant).await?;
+        if let Some(i) = rules.rules.iter().position(|r| {
+            [&r.from_product, &r.to_product]
+                .into_iter()
+                .any(|c| c.as_deref() == Some(row.code.as_str()))
+        }) {
+            return Err(AppError::Conflict {
+                code: "product_in_use",
+                message: format!(
+                    "product `{}` is named by change rule {i}; change the rules first",
+                    row.code
+                ),
+            });
+        }
         let now = to_us(self.tenant_now(&mut tx, tenant).await?);
         tx.delete_product(tenant, id).await?;
         emit(

@@ -7,6 +7,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::model::ChangeRule;
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -24,6 +26,11 @@ pub struct CatalogDocument {
     pub price_books: Vec<PriceBookSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductSpec>,
+    /// The tenant's plan-change rules (as `PUT /v1/catalog/change-rules` takes them, in
+    /// matching order). Left out, an import keeps the tenant's rules; given (even empty),
+    /// it replaces them. Export lists them when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_rules: Option<Vec<ChangeRule>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod drafts;
 pub mod finishing;
 pub mod keys;
+pub mod payment_methods;
 pub mod payments;
 pub mod runs;
 pub mod system;

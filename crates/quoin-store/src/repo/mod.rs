@@ -11,6 +11,7 @@ pub mod finishing;
 mod fx;
 pub mod ledger;
 pub mod outbox;
+pub mod payment_methods;
 pub mod rating_plans;
 pub mod retries;
 pub mod runs;
@@ -124,6 +125,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "fx_rates",
     "payment_retries",
     "payment_attempts",
+    "account_payment_methods",
+    "auto_collections",
 ];
 
 impl crate::Tx {

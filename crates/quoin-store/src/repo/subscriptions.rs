@@ -145,6 +145,24 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets the subscription's own minimum commitment (decimal text; None: the price's).
+    pub async fn set_subscription_commitment(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        commitment: Option<&str>,
+    ) -> Result<()> {
+        let sql =
+            "UPDATE subscriptions SET minimum_commitment = $3 WHERE tenant_id = $1 AND id = $2";
+        on_tx!(self, |c| sqlx::query(sql)
+            .bind(tenant)
+            .bind(id)
+            .bind(commitment)
+            .execute(&mut *c)
+            .await?;);
+        Ok(())
+    }
+
     /// Subscriptions whose parent is `parent` (add-ons of a base service).
     pub async fn child_subscriptions(
         &mut self,

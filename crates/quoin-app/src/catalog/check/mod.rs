@@ -407,6 +407,9 @@ pub fn check(doc: &CatalogDocument, known: &Known) -> Result<Checked, Vec<FieldE
         prices.push(core);
     }
     check_structure(&mut p, &out.products, &known.products);
+    // Change rules are checked by the app after this (their errors are the change-rules
+    // endpoint's, one code per problem), against the products and books checked here.
+    out.change_rules = doc.change_rules.clone();
 
     if p.0.is_empty() {
         Ok(Checked {
