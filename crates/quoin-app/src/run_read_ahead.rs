@@ -48,9 +48,7 @@ impl ReadAhead {
         let (store, tenant, cursor) = (store.clone(), tenant.to_string(), after.to_string());
         let read = tokio::spawn(async move {
             let mut tx = store.read().await?;
-            let accounts = tx
-                .run_accounts_page(&tenant, Some(&cursor), limit)
-                .await?;
+            let accounts = tx.run_accounts_page(&tenant, Some(&cursor), limit).await?;
             let rows = tx.billing_page_rows(&tenant, &accounts).await?;
             tx.commit().await?;
             Ok((accounts, rows))

@@ -447,12 +447,14 @@ impl App {
                 RunStep::Send => self.send_chunk(&row, &owner, chunk).await,
             };
             match result {
-                // Invoices the chunk finalized are charged once it has committed.
-                Ok(Chunk::More) if step != RunStep::Send => {
-                    self.collect_due(tenant, None).await;
-                }
                 Ok(Chunk::More) => {}
                 Ok(Chunk::StepDone) => {
+                    // Invoices the step finalized are charged once its chunks have
+                    // committed: once per step, since listing what is due reads every
+                    // account with a card on file (per chunk, a run would be quadratic).
+                    if step != RunStep::Send {
+                        self.collect_due(tenant, None).await;
+                    }
                     let mut tx = self.store.begin().await?;
                     let p = RunProgress {
                         step: row.step + 1,
