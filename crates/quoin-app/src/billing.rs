@@ -978,6 +978,7 @@ impl App {
                     (service.start, service.end),
                     terms.currency,
                     crate::usage::Unratable::Park,
+                    None,
                 )
                 .await?;
                 let (quantity, money) = match voice {

@@ -1,19 +1,22 @@
 //! Reading usage: an item's quantity over a period (for billing), a subscription's
 //! current-period usage with projected amounts, event search, suspense and recycling.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use quoin_core::calendar::{Alignment, BillCycleDay, BillingPeriod, Cycle};
-use quoin_store::repo::{SuspenseFilter, UsageEventFilter};
-use quoin_store::rows::{SuspenseRow, UsageEventRow};
+use quoin_store::repo::{RollupWindow, SuspenseFilter, UniqueCountRow, UsageEventFilter};
+use quoin_store::rows::{
+    ItemSegmentRow, PriceRow, RollupRow, SubscriptionItemRow, SuspenseRow, UsageEventRow,
+};
 use quoin_store::Tx;
 use rust_decimal::Decimal;
 
 use super::ingest::add_to_delta;
 use super::rollup;
-use super::{internal, load_metrics, Resolver};
+use super::{internal, load_metrics, MetricDef, Resolver};
 use crate::auth::{Action, Principal};
 use crate::catalog::spec::PriceSpec;
 use crate::clock::{from_us, to_us};
@@ -190,6 +193,63 @@ pub struct EventSearch {
     pub to: Option<jiff::Timestamp>,
 }
 
+/// A usage item of the current-usage answer, before its rollups are read.
+struct PlannedItem<'a> {
+    item: &'a SubscriptionItemRow,
+    price: &'a PriceRow,
+    spec: PriceSpec,
+    metric_code: String,
+    metric: Arc<MetricDef>,
+    /// The period's local dates as stored in rollup rows.
+    start: String,
+    end: String,
+    period: (Date, Date),
+}
+
+type ByItemMetric<'a, T> = HashMap<(&'a str, &'a str), Vec<T>>;
+
+/// The rollup rows and distinct-value counts of the planned items, one statement each,
+/// by (item, metric) in the store's order (group, then day).
+async fn read_rollups<'a>(
+    tx: &mut Tx,
+    tenant: &str,
+    planned: &'a [PlannedItem<'a>],
+) -> AppResult<(
+    ByItemMetric<'a, RollupRow>,
+    ByItemMetric<'a, UniqueCountRow>,
+)> {
+    let window = |p: &'a PlannedItem<'a>| RollupWindow {
+        item_id: &p.item.id,
+        metric_code: &p.metric_code,
+        from_day: &p.start,
+        to_day: &p.end,
+    };
+    let (unique, summed): (Vec<&PlannedItem<'a>>, Vec<&PlannedItem<'a>>) = planned
+        .iter()
+        .partition(|p| rollup::counts_unique(&p.metric));
+    let key_of = |item: &str, metric: &str| {
+        planned
+            .iter()
+            .find(|p| p.item.id == item && p.metric_code == metric)
+            .map(|p| (p.item.id.as_str(), p.metric_code.as_str()))
+    };
+    let mut rollups: ByItemMetric<'a, RollupRow> = HashMap::new();
+    let windows: Vec<RollupWindow<'_>> = summed.into_iter().map(window).collect();
+    for row in tx.usage_rollups_in(tenant, &windows).await? {
+        if let Some(key) = key_of(&row.item_id, &row.metric_code) {
+            rollups.entry(key).or_default().push(row);
+        }
+    }
+    let mut uniques: ByItemMetric<'a, UniqueCountRow> = HashMap::new();
+    let windows: Vec<RollupWindow<'_>> = unique.into_iter().map(window).collect();
+    for row in tx.usage_unique_counts_in(tenant, &windows).await? {
+        if let Some(key) = key_of(&row.item_id, &row.metric_code) {
+            uniques.entry(key).or_default().push(row);
+        }
+    }
+    Ok((rollups, uniques))
+}
+
 impl App {
     /// Usage of `metric` by one item over `[start, end)` (local dates), per group.
     pub async fn item_usage(
@@ -209,6 +269,11 @@ impl App {
 
     /// Per item with a usage price: the quantity of its metric in the period containing
     /// `at` (default: the tenant's today) or in `[from, to)`, and the projected amount.
+    ///
+    /// A fixed number of statements whatever the number of items: the subscription, its
+    /// account, items, segments and their prices, then one read of all the items' rollups
+    /// (and one of their distinct-value counts), each read once and rated from memory as
+    /// billing rates it. Voice items alone read their period's calls.
     pub async fn subscription_usage(
         &self,
         p: &Principal,
@@ -236,17 +301,31 @@ impl App {
         let items = tx.subscription_items(tenant, &sub.id).await?;
         let segments = tx.subscription_segments(tenant, &sub.id).await?;
         let sub_start: Date = sub.start_date.parse().map_err(internal)?;
-        let mut out = Vec::new();
-        for item in &items {
-            let on = range.map(|r| r.0).unwrap_or(today);
-            let Some(seg) = segments.iter().filter(|s| s.item_id == item.id).find(|s| {
-                let start: Option<Date> = s.start_date.parse().ok();
-                let end: Option<Date> = s.end_date.as_deref().and_then(|e| e.parse().ok());
-                start.is_some_and(|st| st <= on) && end.is_none_or(|e| on < e)
-            }) else {
-                continue;
-            };
-            let Some(price) = tx.get_price(tenant, &seg.price_id).await? else {
+        let on = range.map(|r| r.0).unwrap_or(today);
+        // Each item's segment serving `on`, then all their prices at once.
+        let serving: Vec<(&SubscriptionItemRow, &ItemSegmentRow)> = items
+            .iter()
+            .filter_map(|item| {
+                let seg = segments.iter().filter(|s| s.item_id == item.id).find(|s| {
+                    let start: Option<Date> = s.start_date.parse().ok();
+                    let end: Option<Date> = s.end_date.as_deref().and_then(|e| e.parse().ok());
+                    start.is_some_and(|st| st <= on) && end.is_none_or(|e| on < e)
+                })?;
+                Some((item, seg))
+            })
+            .collect();
+        let mut price_ids: Vec<&str> = serving.iter().map(|(_, s)| s.price_id.as_str()).collect();
+        price_ids.sort_unstable();
+        price_ids.dedup();
+        let prices: HashMap<String, PriceRow> = tx
+            .prices_by_ids(tenant, &price_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let mut planned = Vec::new();
+        for (item, seg) in serving {
+            let Some(price) = prices.get(&seg.price_id) else {
                 continue;
             };
             let spec: PriceSpec = serde_json::from_str(&price.definition).map_err(internal)?;
@@ -260,25 +339,58 @@ impl App {
                 Some(r) => r,
                 None => current_period(&spec, &account, sub_start, today)?,
             };
-            let groups =
-                rollup::period_quantity(&mut tx, tenant, &item.id, metric, &tz, start, end).await?;
-            // Rated as billing rates it (voice prices call by call).
-            let currency = quoin_core::money::Currency::parse(&price.currency).map_err(internal)?;
-            let period = quoin_core::calendar::Period::new(start, end).map_err(internal)?;
-            let (quantity, amount) = super::rate_usage(
-                &mut tx,
+            rollup::check_period(start, end)?;
+            planned.push(PlannedItem {
                 item,
-                &price,
-                period,
+                price,
+                spec,
+                metric_code,
+                metric: metric.clone(),
+                start: start.to_string(),
+                end: end.to_string(),
+                period: (start, end),
+            });
+        }
+        let (rollups, uniques) = read_rollups(&mut tx, tenant, &planned).await?;
+        let mut out = Vec::with_capacity(planned.len());
+        for plan in &planned {
+            let (start, end) = plan.period;
+            let key = (plan.item.id.as_str(), plan.metric_code.as_str());
+            let groups = if rollup::counts_unique(&plan.metric) {
+                let counts = uniques.get(&key).into_iter().flatten();
+                rollup::quantity_from_unique_counts(
+                    &plan.metric,
+                    counts.map(|u| (u.group_key.clone(), u.distinct_values)),
+                )
+            } else {
+                let rows = rollups.get(&key).map(Vec::as_slice).unwrap_or_default();
+                rollup::quantity_from_rollups(&plan.metric, &tz, start, end, rows)?
+            };
+            // Rated as billing rates it (voice prices call by call).
+            let price = plan.price;
+            let currency = quoin_core::money::Currency::parse(&price.currency).map_err(internal)?;
+            quoin_core::calendar::Period::new(start, end).map_err(internal)?;
+            let voice = super::voice::bill_period(
+                &mut tx,
+                tenant,
+                &plan.spec,
+                &plan.item.id,
+                &plan.metric_code,
+                (start, end),
                 currency,
                 super::Unratable::Skip,
+                Some(&tz),
             )
             .await?;
+            let (quantity, amount) = match voice {
+                Some(v) => (v.quantity, v.amount.to_decimal()),
+                None => super::rating::rate_groups(&plan.spec, &plan.item.id, &price.id, &groups)?,
+            };
             out.push(ItemUsage {
-                item_id: item.id.clone(),
-                usage_key: item.usage_key.clone(),
+                item_id: plan.item.id.clone(),
+                usage_key: plan.item.usage_key.clone(),
                 price_id: price.id.clone(),
-                metric: metric_code,
+                metric: plan.metric_code.clone(),
                 period_start: start,
                 period_end: end,
                 quantity: quantity.normalize().to_string(),

@@ -8,7 +8,9 @@ use quoin_store::Tx;
 use rust_decimal::Decimal;
 
 use super::unratable::Unratable;
+use crate::catalog::spec::PriceSpec;
 use crate::error::{AppError, AppResult};
+use crate::model::GroupUsage;
 
 fn internal(what: impl std::fmt::Display) -> AppError {
     AppError::Internal(what.to_string())
@@ -26,8 +28,7 @@ pub(crate) async fn rate_usage(
     currency: Currency,
     unratable: Unratable,
 ) -> AppResult<(Decimal, Decimal)> {
-    let spec: crate::catalog::spec::PriceSpec =
-        serde_json::from_str(&price.definition).map_err(internal)?;
+    let spec: PriceSpec = serde_json::from_str(&price.definition).map_err(internal)?;
     let cannot = || internal(format!("usage price {} cannot be rated", price.id));
     let metric = spec.metric.clone().ok_or_else(cannot)?;
     let voice = super::voice::bill_period(
@@ -39,12 +40,12 @@ pub(crate) async fn rate_usage(
         (period.start, period.end),
         currency,
         unratable,
+        None,
     )
     .await?;
     if let Some(v) = voice {
         return Ok((v.quantity, v.amount.to_decimal()));
     }
-    let rater = crate::catalog::check::core_price(&spec).ok_or_else(cannot)?;
     let groups = super::usage_for_period(
         tx,
         &item.tenant_id,
@@ -54,14 +55,27 @@ pub(crate) async fn rate_usage(
         period.end,
     )
     .await?;
+    rate_groups(&spec, &item.id, &price.id, &groups)
+}
+
+/// Rates a non-voice usage price's period from its quantity per group: each group rated on
+/// its own, then summed, not rounded. Answers (quantity, amount).
+pub(crate) fn rate_groups(
+    spec: &PriceSpec,
+    item_id: &str,
+    price_id: &str,
+    groups: &[GroupUsage],
+) -> AppResult<(Decimal, Decimal)> {
+    let rater = crate::catalog::check::core_price(spec)
+        .ok_or_else(|| internal(format!("usage price {price_id} cannot be rated")))?;
     let (mut quantity, mut amount) = (Decimal::ZERO, Decimal::ZERO);
-    for g in &groups {
+    for g in groups {
         let q: Decimal = g.quantity.parse().map_err(internal)?;
         quantity += q;
         amount += rater.amount_for(q).map_err(|e| AppError::Invalid {
             code: "billing_failed",
             field: None,
-            message: format!("rating item `{}`: {e}", item.id),
+            message: format!("rating item `{item_id}`: {e}"),
         })?;
     }
     Ok((quantity, amount))

@@ -316,92 +316,128 @@ pub(crate) async fn period_quantity(
     start: Date,
     end: Date,
 ) -> AppResult<Vec<GroupUsage>> {
+    check_period(start, end)?;
+    let code = metric.spec.code.as_str();
+    let (from, to) = (start.to_string(), end.to_string());
+    if metric.spec.aggregation == AggregationCode::UniqueCount {
+        let counts = tx
+            .usage_unique_counts(tenant, item, code, &from, &to)
+            .await?;
+        Ok(quantity_from_unique_counts(metric, counts))
+    } else {
+        let rows = tx.usage_rollups(tenant, item, code, &from, &to).await?;
+        quantity_from_rollups(metric, tz, start, end, &rows)
+    }
+}
+
+/// A period to read must be non-empty.
+pub(crate) fn check_period(start: Date, end: Date) -> AppResult<()> {
     if start >= end {
         return Err(AppError::invalid(
             "period",
             "the period is empty or reversed",
         ));
     }
-    let code = metric.spec.code.as_str();
+    Ok(())
+}
+
+/// Whether the metric's period quantity comes from `usage_unique` rather than the rollups.
+pub(crate) fn counts_unique(metric: &MetricDef) -> bool {
+    metric.spec.aggregation == AggregationCode::UniqueCount
+}
+
+/// A unique-count metric's quantity per group from its distinct-value counts
+/// `(group key, count)`.
+pub(crate) fn quantity_from_unique_counts(
+    metric: &MetricDef,
+    counts: impl IntoIterator<Item = (String, i64)>,
+) -> Vec<GroupUsage> {
+    let out: BTreeMap<String, Decimal> = counts
+        .into_iter()
+        .map(|(g, n)| (g, Decimal::from(n)))
+        .collect();
+    by_group(metric, out)
+}
+
+/// The quantity per group over local dates `[start, end)` from the period's rollup rows of
+/// one item's metric, ordered by group then day as the store returns them.
+pub(crate) fn quantity_from_rollups(
+    metric: &MetricDef,
+    tz: &TimeZone,
+    start: Date,
+    end: Date,
+    rows: &[RollupRow],
+) -> AppResult<Vec<GroupUsage>> {
     let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
-    if metric.spec.aggregation == AggregationCode::UniqueCount {
-        for (g, n) in tx
-            .usage_unique_counts(tenant, item, code, &start.to_string(), &end.to_string())
-            .await?
-        {
-            out.insert(g, Decimal::from(n));
-        }
-    } else {
-        let rows = tx
-            .usage_rollups(tenant, item, code, &start.to_string(), &end.to_string())
-            .await?;
-        let start_us = day_start_us(start, tz)?;
-        let end_us = day_start_us(end, tz)?;
-        let mut groups: BTreeMap<String, Vec<(&String, DayAcc)>> = BTreeMap::new();
-        let mut ends: BTreeMap<String, i64> = BTreeMap::new();
-        for r in &rows {
-            groups
-                .entry(r.group_key.clone())
-                .or_default()
-                .push((&r.day, DayAcc::from_row(r)?));
-            if metric.spec.aggregation == AggregationCode::WeightedSum && !ends.contains_key(&r.day)
-            {
-                let d: Date = r
-                    .day
-                    .parse()
-                    .map_err(|_| AppError::Internal(format!("bad rollup day {}", r.day)))?;
-                let next = d
-                    .tomorrow()
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                ends.insert(r.day.clone(), day_start_us(next, tz)?);
-            }
-        }
-        for (g, days) in &groups {
-            let v = match metric.spec.aggregation {
-                AggregationCode::Count => {
-                    Decimal::from(days.iter().map(|(_, d)| d.events).sum::<i64>())
-                }
-                AggregationCode::Sum => days
-                    .iter()
-                    .try_fold(Decimal::ZERO, |a, (_, d)| a.checked_add(d.sum))
-                    .ok_or_else(overflow)?,
-                AggregationCode::Max => days.iter().map(|(_, d)| d.max).max().unwrap_or_default(),
-                AggregationCode::Latest => days
-                    .iter()
-                    .rev()
-                    .max_by_key(|(_, d)| d.latest_us)
-                    .map(|(_, d)| d.latest)
-                    .unwrap_or_default(),
-                AggregationCode::WeightedSum => {
-                    let mut integral = Decimal::ZERO;
-                    for (day, d) in days {
-                        let day_end = ends.get(*day).copied().unwrap_or(end_us);
-                        let tail = d
-                            .sum
-                            .checked_mul(Decimal::from(end_us - day_end))
-                            .ok_or_else(overflow)?;
-                        integral = integral
-                            .checked_add(d.wsum)
-                            .and_then(|i| i.checked_add(tail))
-                            .ok_or_else(overflow)?;
-                    }
-                    integral
-                        .checked_div(Decimal::from(end_us - start_us))
-                        .ok_or_else(overflow)?
-                }
-                AggregationCode::UniqueCount => Decimal::ZERO,
-            };
-            out.insert(g.clone(), v);
+    let start_us = day_start_us(start, tz)?;
+    let end_us = day_start_us(end, tz)?;
+    let mut groups: BTreeMap<String, Vec<(&String, DayAcc)>> = BTreeMap::new();
+    let mut ends: BTreeMap<String, i64> = BTreeMap::new();
+    for r in rows {
+        groups
+            .entry(r.group_key.clone())
+            .or_default()
+            .push((&r.day, DayAcc::from_row(r)?));
+        if metric.spec.aggregation == AggregationCode::WeightedSum && !ends.contains_key(&r.day) {
+            let d: Date = r
+                .day
+                .parse()
+                .map_err(|_| AppError::Internal(format!("bad rollup day {}", r.day)))?;
+            let next = d
+                .tomorrow()
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            ends.insert(r.day.clone(), day_start_us(next, tz)?);
         }
     }
+    for (g, days) in &groups {
+        let v = match metric.spec.aggregation {
+            AggregationCode::Count => {
+                Decimal::from(days.iter().map(|(_, d)| d.events).sum::<i64>())
+            }
+            AggregationCode::Sum => days
+                .iter()
+                .try_fold(Decimal::ZERO, |a, (_, d)| a.checked_add(d.sum))
+                .ok_or_else(overflow)?,
+            AggregationCode::Max => days.iter().map(|(_, d)| d.max).max().unwrap_or_default(),
+            AggregationCode::Latest => days
+                .iter()
+                .rev()
+                .max_by_key(|(_, d)| d.latest_us)
+                .map(|(_, d)| d.latest)
+                .unwrap_or_default(),
+            AggregationCode::WeightedSum => {
+                let mut integral = Decimal::ZERO;
+                for (day, d) in days {
+                    let day_end = ends.get(*day).copied().unwrap_or(end_us);
+                    let tail = d
+                        .sum
+                        .checked_mul(Decimal::from(end_us - day_end))
+                        .ok_or_else(overflow)?;
+                    integral = integral
+                        .checked_add(d.wsum)
+                        .and_then(|i| i.checked_add(tail))
+                        .ok_or_else(overflow)?;
+                }
+                integral
+                    .checked_div(Decimal::from(end_us - start_us))
+                    .ok_or_else(overflow)?
+            }
+            AggregationCode::UniqueCount => Decimal::ZERO,
+        };
+        out.insert(g.clone(), v);
+    }
+    Ok(by_group(metric, out))
+}
+
+/// The answer per group; without group-by exactly one group (key `[]`), zero if unused.
+fn by_group(metric: &MetricDef, mut out: BTreeMap<String, Decimal>) -> Vec<GroupUsage> {
     if metric.spec.group_by.is_empty() {
         out.entry(String::new()).or_insert(Decimal::ZERO);
     }
-    Ok(out
-        .into_iter()
+    out.into_iter()
         .map(|(k, v)| GroupUsage {
             key: group_values(&k),
             quantity: v.normalize().to_string(),
         })
-        .collect())
+        .collect()
 }

@@ -406,6 +406,7 @@ pub(crate) struct BilledVoice {
 }
 
 /// Rates a usage item's period if its price is a voice price; None for other models.
+/// `zone`: the item's account time zone when the caller has it (else it is read).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn bill_period(
     tx: &mut Tx,
@@ -416,11 +417,15 @@ pub(crate) async fn bill_period(
     (start, end): (Date, Date),
     currency: Currency,
     unratable: Unratable,
+    zone: Option<&TimeZone>,
 ) -> AppResult<Option<BilledVoice>> {
     let Some(ModelSpec::Voice { rating_plan }) = &spec.model else {
         return Ok(None);
     };
-    let tz = super::query::item_zone(tx, tenant, item_id).await?;
+    let tz = match zone {
+        Some(tz) => tz.clone(),
+        None => super::query::item_zone(tx, tenant, item_id).await?,
+    };
     let period = PeriodCalls {
         item_id,
         metric,

@@ -88,6 +88,37 @@ impl Tx {
             .await?))
     }
 
+    /// The prices among `ids` (sorted, without repeats), in id order, in one statement.
+    pub async fn prices_by_ids(&mut self, tenant: &str, ids: &[&str]) -> Result<Vec<PriceRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                // CROSS JOIN: one primary-key lookup per id (an `IN` list made SQLite scan
+                // the tenant's prices by its product index).
+                sqlx::query_as(
+                    "SELECT p.* FROM json_each($2) AS w CROSS JOIN prices p \
+                     WHERE p.tenant_id = $1 AND p.id = w.value ORDER BY p.id",
+                )
+                .bind(tenant)
+                .bind(super::usage::pack_strs(ids))
+                .fetch_all(&mut **t)
+                .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_as(
+                    "SELECT * FROM prices WHERE tenant_id = $1 AND id = ANY($2::text[]) \
+                     ORDER BY id",
+                )
+                .bind(tenant)
+                .bind(ids)
+                .fetch_all(&mut **t)
+                .await?
+            }
+        })
+    }
+
     pub async fn list_prices(&mut self, tenant: &str, product: &str) -> Result<Vec<PriceRow>> {
         let sql = "SELECT * FROM prices WHERE tenant_id = $1 AND product_id = $2 ORDER BY code, version, id";
         Ok(on_tx!(self, |c| sqlx::query_as(sql)

@@ -149,4 +149,4 @@ pub use accounts::AccountFilter;
 pub use billing::InvoiceFilter;
 pub use catalog::{CatalogTable, DefinitionTable};
 pub use outbox::NewEvent;
-pub use usage::{NewUsageEvent, SuspenseFilter, UsageEventFilter};
+pub use usage::{NewUsageEvent, RollupWindow, SuspenseFilter, UniqueCountRow, UsageEventFilter};

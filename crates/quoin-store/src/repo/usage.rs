@@ -107,6 +107,61 @@ pub struct UsageEventFilter<'a> {
     pub after: Option<(i64, &'a str)>,
 }
 
+/// One item's metric over the days `[from_day, to_day)`: what a batched rollup read asks
+/// for. Within one read each (item, metric) appears at most once.
+#[derive(Debug, Clone, Copy)]
+pub struct RollupWindow<'a> {
+    pub item_id: &'a str,
+    pub metric_code: &'a str,
+    pub from_day: &'a str,
+    pub to_day: &'a str,
+}
+
+/// The windows packed as one JSON array of `[item, metric, from, to]` arrays (SQLite).
+fn pack_windows(windows: &[RollupWindow<'_>]) -> String {
+    let mut out = String::with_capacity(2 + windows.len() * 64);
+    out.push('[');
+    for (i, w) in windows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (k, s) in [w.item_id, w.metric_code, w.from_day, w.to_day]
+            .into_iter()
+            .enumerate()
+        {
+            if k > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, s);
+        }
+        out.push(']');
+    }
+    out.push(']');
+    out
+}
+
+/// The windows as four parallel arrays (PostgreSQL `UNNEST`).
+type WindowColumns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>);
+
+fn window_columns<'a>(windows: &[RollupWindow<'a>]) -> WindowColumns<'a> {
+    (
+        windows.iter().map(|w| w.item_id).collect(),
+        windows.iter().map(|w| w.metric_code).collect(),
+        windows.iter().map(|w| w.from_day).collect(),
+        windows.iter().map(|w| w.to_day).collect(),
+    )
+}
+
+/// A distinct-value count of one group of one item's metric over a window.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UniqueCountRow {
+    pub item_id: String,
+    pub metric_code: String,
+    pub group_key: String,
+    pub distinct_values: i64,
+}
+
 impl Tx {
     /// Stores events not yet recorded under their id; returns how many were new. A batch
     /// must not repeat an id (the caller dedups within a batch first).
@@ -493,6 +548,54 @@ impl Tx {
             .await?))
     }
 
+    /// The rollups of several items' metrics, each over its own days, in one statement:
+    /// by item, metric, group, then day (the current-usage query reads a subscription's
+    /// items with it).
+    pub async fn usage_rollups_in(
+        &mut self,
+        tenant: &str,
+        windows: &[RollupWindow<'_>],
+    ) -> Result<Vec<RollupRow>> {
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        const ORDER: &str = "ORDER BY r.item_id, r.metric_code, r.group_key, r.day";
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                // CROSS JOIN keeps the windows as the outer loop: one primary-key range
+                // per window.
+                let sql = format!(
+                    "SELECT r.* FROM json_each($2) AS w CROSS JOIN usage_rollups r \
+                     WHERE r.tenant_id = $1 AND r.item_id = w.value->>0 \
+                     AND r.metric_code = w.value->>1 AND r.day >= w.value->>2 \
+                     AND r.day < w.value->>3 {ORDER}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant)
+                    .bind(pack_windows(windows))
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                let (items, metrics, from, to) = window_columns(windows);
+                let sql = format!(
+                    "SELECT r.* FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) \
+                     AS w(i, m, f, t) JOIN usage_rollups r ON r.tenant_id = $1 \
+                     AND r.item_id = w.i AND r.metric_code = w.m AND r.day >= w.f \
+                     AND r.day < w.t {ORDER}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant)
+                    .bind(items)
+                    .bind(metrics)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        })
+    }
+
     pub async fn upsert_usage_rollup(&mut self, r: &RollupRow) -> Result<()> {
         let sql = "INSERT INTO usage_rollups (tenant_id, item_id, metric_code, group_key, day, \
                    events, sum_value, max_value, min_value, latest_us, latest_value, wsum_value) \
@@ -601,5 +704,52 @@ impl Tx {
             .bind(to_day)
             .fetch_all(&mut *c)
             .await?))
+    }
+    /// Distinct values per group of several items' metrics, each over its own days, in one
+    /// statement: by item, metric, then group.
+    pub async fn usage_unique_counts_in(
+        &mut self,
+        tenant: &str,
+        windows: &[RollupWindow<'_>],
+    ) -> Result<Vec<UniqueCountRow>> {
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        const TAIL: &str = "GROUP BY u.item_id, u.metric_code, u.group_key \
+                            ORDER BY u.item_id, u.metric_code, u.group_key";
+        const SELECT: &str = "SELECT u.item_id, u.metric_code, u.group_key, \
+                              COUNT(DISTINCT u.value) AS distinct_values";
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                let sql = format!(
+                    "{SELECT} FROM json_each($2) AS w CROSS JOIN usage_unique u \
+                     WHERE u.tenant_id = $1 AND u.item_id = w.value->>0 \
+                     AND u.metric_code = w.value->>1 AND u.day >= w.value->>2 \
+                     AND u.day < w.value->>3 {TAIL}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant)
+                    .bind(pack_windows(windows))
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                let (items, metrics, from, to) = window_columns(windows);
+                let sql = format!(
+                    "{SELECT} FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) \
+                     AS w(i, m, f, t) JOIN usage_unique u ON u.tenant_id = $1 \
+                     AND u.item_id = w.i AND u.metric_code = w.m AND u.day >= w.f \
+                     AND u.day < w.t {TAIL}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant)
+                    .bind(items)
+                    .bind(metrics)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        })
     }
 }
