@@ -57,6 +57,12 @@ fn summary(errors: &[(String, String)]) -> String {
 }
 
 impl AppError {
+    /// A transaction the database failed to break a deadlock (or to serialize it): running
+    /// it again may succeed, so callers retry instead of reporting it.
+    pub fn is_retryable_conflict(&self) -> bool {
+        matches!(self, AppError::Store(e) if e.is_retryable_conflict())
+    }
+
     /// A 422 naming the offending field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {

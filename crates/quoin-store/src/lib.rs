@@ -37,6 +37,18 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// True when PostgreSQL broke a deadlock by failing this transaction's statement
+    /// (SQLSTATE 40P01) or could not serialize it (40001): nothing of the transaction is
+    /// kept, and running it again may succeed.
+    pub fn is_retryable_conflict(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

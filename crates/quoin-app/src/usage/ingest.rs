@@ -337,7 +337,7 @@ pub(crate) async fn ingest_batch(
         spans.push((start, arena.len(), e.quantity.is_some()));
         props.push(props_json(&e.properties));
     }
-    let rows: Vec<NewUsageEvent<'_>> = fresh
+    let mut rows: Vec<NewUsageEvent<'_>> = fresh
         .iter()
         .enumerate()
         .map(|(k, &i)| {
@@ -353,6 +353,9 @@ pub(crate) async fn ingest_batch(
             }
         })
         .collect();
+    // PostgreSQL takes each new key's lock in row order: inserting every batch by id
+    // order keeps two batches that share ids from waiting on each other crosswise.
+    rows.sort_unstable_by(|a, b| a.event_id.cmp(b.event_id));
     let batch = batch_no(now_us);
     let inserted = tx.insert_usage_events(tenant, batch, &rows).await?;
     let earlier: HashSet<String> = if inserted < rows.len() as u64 {
@@ -481,6 +484,25 @@ impl App {
         batches: &[&[UsageEvent]],
     ) -> AppResult<Vec<IngestResult>> {
         p.require(Action::WriteSubscriptions)?;
+        let mut attempt = 1;
+        loop {
+            match self.ingest_usage_batches_once(p, batches).await {
+                // Batches of another transaction shared ids in another order and PostgreSQL
+                // failed this one to break the deadlock: nothing was kept, run it again.
+                Err(e) if e.is_retryable_conflict() && attempt < super::writer::TRIES => {
+                    super::writer::backoff(attempt).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn ingest_usage_batches_once(
+        &self,
+        p: &Principal,
+        batches: &[&[UsageEvent]],
+    ) -> AppResult<Vec<IngestResult>> {
         let mut tx = self.store.begin().await?;
         let now = self.tenant_now(&mut tx, &p.tenant_id).await?;
         let metrics = load_metrics(&mut tx, &p.tenant_id).await?;

@@ -6,6 +6,14 @@
 //! Each batch runs under a savepoint: a batch that fails is rolled back alone and its caller
 //! gets the error; the others still commit. Rollup additions of all the batches are folded
 //! in memory and written once per (item, metric, group, day) at the end.
+//!
+//! Two nodes (or the embedded path) may store batches sharing event ids at once. Each batch
+//! inserts in id order, so two single batches never wait on each other crosswise; batches
+//! of one group still can (ids of its first batch against another group's second), and
+//! PostgreSQL then fails one side's statement to break the deadlock. That batch (or the
+//! whole group, when the failure hit outside a batch) is stored again in a later
+//! transaction — its ids are then duplicates of what the other side committed — instead of
+//! answering an error.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -105,22 +113,62 @@ struct TenantState {
     now_us: i64,
 }
 
+/// Tries of a batch whose transaction the database failed to break a deadlock.
+pub(crate) const TRIES: u32 = 5;
+
+/// A short, growing, jittered pause before trying again, so the transaction that won the
+/// deadlock commits first.
+pub(crate) async fn backoff(attempt: u32) {
+    let ms = u64::from(attempt) * 10 + u64::from(rand::random::<u8>() % 10);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+impl Job {
+    /// Back to what validation found, for another try of the batch.
+    fn forget_counts(&mut self) {
+        self.result.accepted = 0;
+        self.result.duplicates = 0;
+        self.result.suspended = 0;
+    }
+}
+
 async fn write_group(store: &Store, mut jobs: Vec<Job>) {
-    let mut outcomes: Vec<Option<AppResult<()>>> = (0..jobs.len()).map(|_| None).collect();
-    let committed = stage_and_commit(store, &mut jobs, &mut outcomes).await;
-    for (job, outcome) in jobs.into_iter().zip(outcomes) {
-        let answer = match (&committed, outcome) {
-            (Err(e), _) => Err(AppError::Internal(format!("usage batch not stored: {e}"))),
-            (Ok(()), Some(Err(e))) => Err(e),
-            (Ok(()), _) => {
-                let mut r = job.result;
-                r.errors.sort_by_key(|e| e.index);
-                r.rejected = r.errors.len();
-                Ok(r)
-            }
-        };
-        // The caller may have gone away (client disconnected): the batch stays stored.
-        let _ = job.reply.send(answer);
+    for attempt in 1..=TRIES {
+        let last = attempt == TRIES;
+        let mut outcomes: Vec<Option<AppResult<()>>> = (0..jobs.len()).map(|_| None).collect();
+        let committed = stage_and_commit(store, &mut jobs, &mut outcomes).await;
+        if !last && matches!(&committed, Err(e) if e.is_retryable_conflict()) {
+            // Nothing of the group was kept: all of it again.
+            jobs.iter_mut().for_each(Job::forget_counts);
+            backoff(attempt).await;
+            continue;
+        }
+        let mut again = Vec::new();
+        for (mut job, outcome) in jobs.into_iter().zip(outcomes) {
+            let answer = match (&committed, outcome) {
+                (Err(e), _) => Err(AppError::Internal(format!("usage batch not stored: {e}"))),
+                (Ok(()), Some(Err(e))) if !last && e.is_retryable_conflict() => {
+                    // Its savepoint was rolled back while the others committed.
+                    job.forget_counts();
+                    again.push(job);
+                    continue;
+                }
+                (Ok(()), Some(Err(e))) => Err(e),
+                (Ok(()), _) => {
+                    let mut r = job.result;
+                    r.errors.sort_by_key(|e| e.index);
+                    r.rejected = r.errors.len();
+                    Ok(r)
+                }
+            };
+            // The caller may have gone away (client disconnected): the batch stays stored.
+            let _ = job.reply.send(answer);
+        }
+        if again.is_empty() {
+            return;
+        }
+        jobs = again;
+        backoff(attempt).await;
     }
 }
 

@@ -33,33 +33,46 @@ impl Tx {
     /// Makes the stored drafts of `accounts` due for a refresh (billing invoiced what they
     /// showed). Only drafts that exist: an account that never had usage keeps none, so an
     /// invoice run does not create a million drafts to recompute.
+    ///
+    /// Rows are locked in account order, as [`Tx::mark_draft_usage`] locks them: a plain
+    /// `UPDATE … IN (…)` visits them in the order they lie on disk, and against an ingest
+    /// transaction marking the same accounts in id order each could hold a row the other
+    /// waits for (PostgreSQL fails one of them with a deadlock).
     pub async fn touch_drafts(&mut self, tenant: &str, accounts: &[&str]) -> Result<()> {
         if accounts.is_empty() {
             return Ok(());
         }
-        const SET: &str = "UPDATE draft_invoices SET usage_version = usage_version + 1 \
-                           WHERE tenant_id = $1 AND account_id IN";
         match self {
+            // One writer at a time: no lock order to keep.
             Tx::Sqlite(t) => {
-                sqlx::query(&format!("{SET} (SELECT value FROM json_each($2))"))
-                    .bind(tenant)
-                    .bind(super::usage::pack_strs(accounts))
-                    .execute(&mut **t)
-                    .await?;
+                sqlx::query(
+                    "UPDATE draft_invoices SET usage_version = usage_version + 1 \
+                     WHERE tenant_id = $1 AND account_id IN (SELECT value FROM json_each($2))",
+                )
+                .bind(tenant)
+                .bind(super::usage::pack_strs(accounts))
+                .execute(&mut **t)
+                .await?;
             }
             Tx::Postgres(t) => {
-                sqlx::query(&format!("{SET} (SELECT unnest($2::text[]))"))
-                    .bind(tenant)
-                    .bind(accounts)
-                    .execute(&mut **t)
-                    .await?;
+                sqlx::query(
+                    "UPDATE draft_invoices d SET usage_version = d.usage_version + 1 \
+                     FROM (SELECT account_id FROM draft_invoices WHERE tenant_id = $1 \
+                           AND account_id = ANY($2::text[]) ORDER BY account_id FOR UPDATE) l \
+                     WHERE d.tenant_id = $1 AND d.account_id = l.account_id",
+                )
+                .bind(tenant)
+                .bind(accounts)
+                .execute(&mut **t)
+                .await?;
             }
         }
         Ok(())
     }
 
     /// Notes that `accounts` received usage at `now_us`: one statement for all of them,
-    /// so an ingest transaction pays it once, not per event.
+    /// so an ingest transaction pays it once, not per event. Rows are inserted or locked in
+    /// account order (see [`Tx::touch_drafts`]).
     pub async fn mark_draft_usage(
         &mut self,
         tenant: &str,
@@ -87,7 +100,7 @@ impl Tx {
             Tx::Postgres(t) => {
                 sqlx::query(&format!(
                     "INSERT INTO draft_invoices (tenant_id, account_id, usage_version, \
-                     usage_at_us) SELECT $1, a, 1, $2 FROM UNNEST($3::text[]) AS u(a) {SET}"
+                     usage_at_us) SELECT $1, a, 1, $2 FROM UNNEST($3::text[]) AS u(a) ORDER BY a {SET}"
                 ))
                 .bind(tenant)
                 .bind(now_us)
