@@ -93,6 +93,18 @@ impl PageReads {
         Ok(())
     }
 
+    /// As [`Self::buffer_writes`], numbering from `next`: a page billed ahead continues the
+    /// previous page's counter (the sequence row is that page's to write).
+    pub(crate) fn buffer_writes_from(&self, next: i64) {
+        self.lock_writes().next_invoice_number = Some(next);
+        self.buffering.store(true, Ordering::Relaxed);
+    }
+
+    /// The tenant settings the page was billed with.
+    pub(crate) fn settings(&self) -> &TenantSettings {
+        &self.settings
+    }
+
     /// The buffered writes, to flush before the page commits.
     pub(crate) fn take_writes(&self) -> PageWrites {
         std::mem::take(&mut *self.lock_writes())

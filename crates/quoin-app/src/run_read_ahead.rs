@@ -14,12 +14,22 @@
 //! accounts' billing (it went stale: a dunning step, a term end) drops them, and so does
 //! a page billed again with savepoints. PostgreSQL has no marks: its pages are read under
 //! `FOR UPDATE` in their own transaction, as before.
+//!
+//! The next page can also be *billed* ahead ([`BilledAhead`]) while the current page's
+//! writes go to the writer connection on another task: on a read-only snapshot, its writes
+//! held in the page's buffer, as a page without savepoints bills anyway. Any write billing
+//! would make outside that buffer (a term end, a dunning step, a status change) fails on
+//! the read-only connection and the page is billed again in its own transaction; so do
+//! pages with payment retries (a gateway charge cannot be taken back). The billed page is
+//! used under the same marks as read-ahead rows.
 
 use quoin_store::repo::billing_page::BillingPageRows;
 use quoin_store::{Store, WriteMarks};
 use tokio::task::JoinHandle;
 
+use crate::billing_reads::PageReads;
 use crate::error::{AppError, AppResult};
+use crate::model::Invoice;
 
 /// The accounts of the page after `after` and their billing rows.
 pub(crate) type PageAhead = (Vec<String>, BillingPageRows);
@@ -66,6 +76,22 @@ impl ReadAhead {
         self.since.total_changes = ended.total_changes;
     }
 
+    /// The page's rows, whatever was written meanwhile: for billing ahead, whose result is
+    /// checked against the marks when it is used ([`BilledAhead::take`]).
+    pub(crate) async fn rows(mut self) -> AppResult<PageAhead> {
+        let read = self
+            .read
+            .take()
+            .ok_or_else(|| AppError::Internal("page read-ahead taken twice".into()))?;
+        read.await
+            .map_err(|e| AppError::Internal(format!("page read-ahead failed: {e}")))?
+    }
+
+    /// The cursor and marks the rows are valid for (see [`Self::take`]).
+    pub(crate) fn validity(&self) -> (String, WriteMarks) {
+        (self.after.clone(), self.since)
+    }
+
     /// The page's rows if they are the ones a page after `cursor` reads now, given the
     /// writer's marks at the start of its transaction; `None` means "read them in it".
     pub(crate) async fn take(
@@ -93,4 +119,95 @@ impl Drop for ReadAhead {
             read.abort();
         }
     }
+}
+
+/// What billing one page produced, before it is written.
+#[derive(Default)]
+pub(crate) struct PageOutcome {
+    pub(crate) accounts_billed: i64,
+    pub(crate) invoices_created: i64,
+    pub(crate) invoices_finalized: i64,
+    pub(crate) errors: i64,
+    pub(crate) created_ids: Vec<String>,
+    /// Accounts that got an invoice (their stored drafts are due again).
+    pub(crate) invoiced_accounts: Vec<String>,
+}
+
+impl PageOutcome {
+    /// Counts one account billed into `invoices`.
+    pub(crate) fn add(&mut self, account: &str, invoices: Vec<Invoice>) {
+        self.accounts_billed += 1;
+        if !invoices.is_empty() {
+            self.invoiced_accounts.push(account.to_string());
+        }
+        for inv in invoices {
+            self.invoices_created += 1;
+            if inv.number.is_some() {
+                self.invoices_finalized += 1;
+            }
+            self.created_ids.push(inv.id);
+        }
+    }
+}
+
+/// A page billed on a read-only snapshot while the page before it was written, with the
+/// read of the page after it already started.
+pub(crate) struct BilledAhead {
+    after: String,
+    since: WriteMarks,
+    pub(crate) payers: Vec<String>,
+    pub(crate) page: PageReads,
+    pub(crate) outcome: PageOutcome,
+    /// The page after this one, being read.
+    pub(crate) next: Option<ReadAhead>,
+}
+
+impl BilledAhead {
+    /// `after`/`since`: the validity of the rows it was billed from ([`ReadAhead::validity`]).
+    pub(crate) fn new(
+        (after, since): (String, WriteMarks),
+        payers: Vec<String>,
+        page: PageReads,
+        outcome: PageOutcome,
+        next: Option<ReadAhead>,
+    ) -> Self {
+        Self {
+            after,
+            since,
+            payers,
+            page,
+            outcome,
+            next,
+        }
+    }
+
+    /// As [`ReadAhead::page_ended`].
+    pub(crate) fn page_ended(&mut self, ended: WriteMarks) {
+        self.since.total_changes = ended.total_changes;
+    }
+
+    /// The billed page if it is what billing the page after `cursor` gives now, given the
+    /// writer's marks at the start of its transaction; `None`: bill it in it.
+    pub(crate) fn take(
+        self: Box<Self>,
+        cursor: Option<&str>,
+        now: Option<WriteMarks>,
+    ) -> Option<Box<Self>> {
+        if cursor != Some(self.after.as_str()) || now != Some(self.since) {
+            tracing::debug!(after = %self.after, "a write came between pages: the page billed ahead is billed again");
+            return None;
+        }
+        Some(self)
+    }
+}
+
+/// What a run carries from one bill page to the next.
+#[derive(Default)]
+pub(crate) enum Ahead {
+    #[default]
+    Nothing,
+    /// The next page's rows, being read.
+    Read(ReadAhead),
+    /// The next page, billed.
+    Billed(Box<BilledAhead>),
 }

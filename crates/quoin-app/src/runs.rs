@@ -20,8 +20,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use quoin_store::new_id;
+use quoin_store::repo::runs::PageWrites;
 use quoin_store::repo::runs::{InvoiceRunErrorRow, InvoiceRunRow, RunProgress, RunScheduleRow};
-use quoin_store::Tx;
+use quoin_store::{Tx, WriteMarks};
 
 use crate::auth::{Action, Principal};
 use crate::billing::account_today;
@@ -30,7 +31,7 @@ use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
 use crate::model::ListParams;
-use crate::run_read_ahead::ReadAhead;
+use crate::run_read_ahead::{Ahead, BilledAhead, PageAhead, PageOutcome, ReadAhead};
 use crate::runs_model::*;
 use crate::App;
 
@@ -398,7 +399,7 @@ impl App {
             tx.commit().await?;
         }
         // The next bill page, read while the current one bills (SQLite).
-        let mut ahead: Option<ReadAhead> = None;
+        let mut ahead = Ahead::Nothing;
         loop {
             let mut tx = self.store.read().await?;
             let row = tx
@@ -501,7 +502,7 @@ impl App {
         owner: &str,
         chunk: i64,
         finalize_inline: bool,
-        ahead: &mut Option<ReadAhead>,
+        ahead: &mut Ahead,
     ) -> AppResult<Chunk> {
         // Almost every page bills without an error, so it is first billed without a
         // savepoint per account (two statements each); a page where an account fails is
@@ -512,7 +513,7 @@ impl App {
         {
             Some(done) => Ok(done),
             None => {
-                *ahead = None;
+                *ahead = Ahead::Nothing;
                 self.bill_page(row, owner, chunk, finalize_inline, true, ahead)
                     .await?
                     .ok_or_else(|| internal("a careful page pass gave up"))
@@ -522,7 +523,8 @@ impl App {
 
     /// Bills the next page of accounts in one transaction. `careful`: each account under
     /// a savepoint, its failure recorded; otherwise the first failure rolls the page back
-    /// and answers `None`.
+    /// and answers `None`. On SQLite the page may come billed ahead, and while it is
+    /// written the next one is billed ahead (see `run_read_ahead`).
     async fn bill_page(
         &self,
         row: &InvoiceRunRow,
@@ -530,15 +532,112 @@ impl App {
         chunk: i64,
         finalize_inline: bool,
         careful: bool,
-        ahead: &mut Option<ReadAhead>,
+        ahead: &mut Ahead,
     ) -> AppResult<Option<Chunk>> {
-        let tenant = row.tenant_id.as_str();
         let mut tx = self.store.begin().await?;
         let marks = tx.write_marks().await?;
-        let read = match ahead.take() {
-            Some(a) if !careful => a.take(row.cursor.as_deref(), marks).await?,
-            _ => None,
+        let cursor = row.cursor.as_deref();
+        let (billed_ahead, read) = match std::mem::take(ahead) {
+            _ if careful => (None, None),
+            Ahead::Billed(b) => (b.take(cursor, marks), None),
+            Ahead::Read(r) => (None, r.take(cursor, marks).await?),
+            Ahead::Nothing => (None, None),
         };
+        let billed = match billed_ahead {
+            Some(b) => {
+                tracing::debug!(tenant = %row.tenant_id, run = %row.id, after = ?cursor, "the page was billed ahead");
+                let b = *b;
+                Billed::Page(Box::new((b.payers, b.page, b.outcome, b.next)))
+            }
+            None => {
+                self.bill_here(&mut tx, row, chunk, finalize_inline, careful, read, marks)
+                    .await?
+            }
+        };
+        let (payers, page, out, mut next) = match billed {
+            Billed::Page(page) => *page,
+            Billed::Empty => {
+                tx.rollback().await?;
+                return Ok(Some(Chunk::StepDone));
+            }
+            Billed::Failed => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        };
+        let last = payers
+            .last()
+            .cloned()
+            .ok_or_else(|| internal("a billed page without accounts"))?;
+        if page.is_stale() {
+            // Billing changed rows beyond the page's own accounts' billing (a dunning
+            // step, a term end): the next page may read them.
+            next = None;
+        }
+        let writes = page.take_writes();
+        let counter = writes.next_invoice_number;
+        let end = PageEnd {
+            tx,
+            row: row.clone(),
+            owner: owner.to_string(),
+            progress: RunProgress {
+                step: row.step,
+                cursor: Some(last),
+                accounts_billed: out.accounts_billed,
+                invoices_created: out.invoices_created,
+                invoices_finalized: out.invoices_finalized,
+                errors: out.errors,
+                ..RunProgress::default()
+            },
+            writes,
+            created_ids: out.created_ids,
+            invoiced: out.invoiced_accounts,
+        };
+        match (next, marks, counter) {
+            (Some(read), Some(m), Some(first)) if !careful => {
+                // The writes go to the writer connection on their own task while this one
+                // bills the next page.
+                let write = tokio::spawn(end.write());
+                let settings = page.settings().clone();
+                let billed = self
+                    .bill_ahead(row, read, settings, first, finalize_inline, chunk, m)
+                    .await;
+                let (done, ended) = write
+                    .await
+                    .map_err(|e| internal(format!("a page's write task failed: {e}")))??;
+                if let (Some(mut b), Some(ended)) = (billed, ended) {
+                    b.page_ended(ended);
+                    if let Some(r) = b.next.as_mut() {
+                        r.page_ended(ended);
+                    }
+                    *ahead = Ahead::Billed(Box::new(b));
+                }
+                Ok(Some(done))
+            }
+            (next, ..) => {
+                let (done, ended) = end.write().await?;
+                if let (Some(mut r), Some(ended)) = (next, ended) {
+                    r.page_ended(ended);
+                    *ahead = Ahead::Read(r);
+                }
+                Ok(Some(done))
+            }
+        }
+    }
+
+    /// Reads the page (unless its rows were read ahead) and bills it in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    async fn bill_here(
+        &self,
+        tx: &mut Tx,
+        row: &InvoiceRunRow,
+        chunk: i64,
+        finalize_inline: bool,
+        careful: bool,
+        read: Option<PageAhead>,
+        marks: Option<WriteMarks>,
+    ) -> AppResult<Billed> {
+        let tenant = row.tenant_id.as_str();
         let (payers, rows) = match read {
             Some((payers, rows)) => (payers, Some(rows)),
             None => {
@@ -548,44 +647,37 @@ impl App {
                 (payers, None)
             }
         };
-        let Some(last) = payers.last().cloned() else {
-            tx.rollback().await?;
-            return Ok(Some(Chunk::StepDone));
+        let Some(last) = payers.last() else {
+            return Ok(Billed::Empty);
         };
         // The next page is read on a reader connection while this one bills; a careful
         // pass (rare) reads its pages itself.
-        let mut next = match marks {
+        let next = match marks {
             Some(m) if !careful && payers.len() as i64 >= chunk => {
-                Some(ReadAhead::start(&self.store, tenant, &last, chunk, m))
+                Some(ReadAhead::start(&self.store, tenant, last, chunk, m))
             }
             _ => None,
         };
-        let mut p = RunProgress {
-            step: row.step,
-            cursor: Some(last.clone()),
-            ..RunProgress::default()
-        };
-        let mut created_ids = Vec::new();
-        let mut invoiced_accounts: Vec<String> = Vec::new();
         // One query per table for the whole page instead of ~30 per account.
-        let settings = TenantSettings::load(&mut tx, tenant).await?;
+        let settings = TenantSettings::load(tx, tenant).await?;
         let page = match rows {
             Some(rows) => PageReads::from_rows(tenant, rows, settings),
-            None => PageReads::load(&mut tx, tenant, &payers, settings).await?,
+            None => PageReads::load(tx, tenant, &payers, settings).await?,
         };
         // A retry charges a gateway, which a rollback does not undo: such pages are not
         // billed twice.
         let careful = careful || page.has_retries();
         if !careful {
-            page.buffer_writes(&mut tx).await?;
+            page.buffer_writes(tx).await?;
         }
+        let mut out = PageOutcome::default();
         for payer in &payers {
             if careful {
                 tx.savepoint("run_account").await?;
             }
             let result = self
                 .bill_payer(
-                    &mut tx,
+                    tx,
                     &page,
                     payer,
                     |a| self.run_date(row, a),
@@ -598,48 +690,82 @@ impl App {
                     if careful {
                         tx.release_savepoint("run_account").await?;
                     }
-                    p.accounts_billed += 1;
-                    if !invoices.is_empty() {
-                        invoiced_accounts.push(payer.clone());
-                    }
-                    for inv in invoices {
-                        p.invoices_created += 1;
-                        if inv.number.is_some() {
-                            p.invoices_finalized += 1;
-                        }
-                        created_ids.push(inv.id);
-                    }
+                    out.add(payer, invoices);
                 }
                 Err(e) if !careful => {
                     tracing::info!(tenant, run = %row.id, account = %payer, error = %e,
                         "an account failed: the page is billed again with savepoints");
-                    tx.rollback().await?;
-                    return Ok(None);
+                    return Ok(Billed::Failed);
                 }
                 Err(e) => {
                     tx.rollback_to_savepoint("run_account").await?;
-                    self.record_account_error(&mut tx, row, payer, &e).await?;
-                    p.errors += 1;
+                    self.record_account_error(tx, row, payer, &e).await?;
+                    out.errors += 1;
                 }
             }
         }
-        tx.flush_page_writes(tenant, &page.take_writes()).await?;
-        tx.tag_invoices_with_run(tenant, &row.id, &created_ids)
-            .await?;
-        // Stored drafts of the accounts invoiced are due again; last, so item rows are
-        // locked before draft rows, as ingestion does.
-        let invoiced: Vec<&str> = invoiced_accounts.iter().map(String::as_str).collect();
-        tx.touch_drafts(tenant, &invoiced).await?;
-        tx.clear_account_billing_errors(tenant, row.cursor.as_deref(), &last, &row.id)
-            .await?;
-        if page.is_stale() {
-            // Billing changed rows beyond the page's own accounts' billing (a dunning
-            // step, a term end): the next page may read them.
-            next = None;
+        Ok(Billed::Page(Box::new((payers, page, out, next))))
+    }
+
+    /// Bills the page `read` brings on a read-only snapshot, its writes buffered and its
+    /// invoices numbered from `first_number`, while the page before it is written; `None`
+    /// when it is to be billed in its own transaction instead (a write outside the buffer
+    /// failed on the read-only connection, an account failed, or it has payment retries).
+    #[allow(clippy::too_many_arguments)]
+    async fn bill_ahead(
+        &self,
+        row: &InvoiceRunRow,
+        read: ReadAhead,
+        settings: TenantSettings,
+        first_number: i64,
+        finalize_inline: bool,
+        chunk: i64,
+        marks: WriteMarks,
+    ) -> Option<BilledAhead> {
+        let tenant = row.tenant_id.as_str();
+        let validity = read.validity();
+        let (payers, rows) = match read.rows().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(tenant, run = %row.id, error = %e, "page read-ahead failed");
+                return None;
+            }
+        };
+        let last = payers.last()?;
+        let page = PageReads::from_rows(tenant, rows, settings);
+        if page.has_retries() {
+            return None;
         }
-        let done = commit_chunk(tx, row, owner, &p, next.as_mut()).await?;
-        *ahead = next;
-        Ok(Some(done))
+        let next = (payers.len() as i64 >= chunk)
+            .then(|| ReadAhead::start(&self.store, tenant, last, chunk, marks));
+        page.buffer_writes_from(first_number);
+        let mut tx = self.store.read().await.ok()?;
+        let mut out = PageOutcome::default();
+        for payer in &payers {
+            let result = self
+                .bill_payer(
+                    &mut tx,
+                    &page,
+                    payer,
+                    |a| self.run_date(row, a),
+                    finalize_inline,
+                    row.at_us,
+                )
+                .await;
+            match result {
+                Ok(invoices) => out.add(payer, invoices),
+                Err(e) => {
+                    tracing::debug!(tenant, run = %row.id, account = %payer, error = %e,
+                        "billing ahead stopped: the page is billed in its own transaction");
+                    return None;
+                }
+            }
+        }
+        let _ = tx.rollback().await;
+        if page.is_stale() {
+            return None;
+        }
+        Some(BilledAhead::new(validity, payers, page, out, next))
     }
 
     async fn record_account_error(
@@ -699,7 +825,7 @@ impl App {
                 }
             }
         }
-        commit_chunk(tx, row, owner, &p, None).await
+        Ok(commit_chunk(tx, row, owner, &p).await?.0)
     }
 
     async fn send_chunk(&self, row: &InvoiceRunRow, owner: &str, chunk: i64) -> AppResult<Chunk> {
@@ -742,7 +868,7 @@ impl App {
             .await?;
             p.invoices_sent += 1;
         }
-        commit_chunk(tx, row, owner, &p, None).await
+        Ok(commit_chunk(tx, row, owner, &p).await?.0)
     }
 
     // ---- schedules ----
@@ -893,15 +1019,63 @@ impl App {
     }
 }
 
+/// A billed page's writes and the run's progress, committed together (on a task of its
+/// own when the next page bills meanwhile).
+struct PageEnd {
+    tx: Tx,
+    row: InvoiceRunRow,
+    owner: String,
+    progress: RunProgress,
+    writes: PageWrites,
+    created_ids: Vec<String>,
+    invoiced: Vec<String>,
+}
+
+impl PageEnd {
+    async fn write(self) -> AppResult<(Chunk, Option<WriteMarks>)> {
+        let PageEnd {
+            mut tx,
+            row,
+            owner,
+            progress,
+            writes,
+            created_ids,
+            invoiced,
+        } = self;
+        let tenant = row.tenant_id.as_str();
+        tx.flush_page_writes(tenant, &writes).await?;
+        tx.tag_invoices_with_run(tenant, &row.id, &created_ids)
+            .await?;
+        // Stored drafts of the accounts invoiced are due again; last, so item rows are
+        // locked before draft rows, as ingestion does.
+        let invoiced: Vec<&str> = invoiced.iter().map(String::as_str).collect();
+        tx.touch_drafts(tenant, &invoiced).await?;
+        let last = progress.cursor.as_deref().unwrap_or_default();
+        tx.clear_account_billing_errors(tenant, row.cursor.as_deref(), last, &row.id)
+            .await?;
+        commit_chunk(tx, &row, &owner, &progress).await
+    }
+}
+
+/// What a bill page came to before its writes.
+enum Billed {
+    Page(Box<(Vec<String>, PageReads, PageOutcome, Option<ReadAhead>)>),
+    /// No accounts left.
+    Empty,
+    /// An account failed without savepoints: bill the page again with them.
+    Failed,
+}
+
 /// Records a chunk's progress on the run and commits the chunk with it, unless this process
-/// no longer holds the run's lease (then nothing of the chunk is kept).
+/// no longer holds the run's lease (then nothing of the chunk is kept). Answers the
+/// writer's marks after the chunk's last write (SQLite), what the next page's
+/// transaction must find for rows read ahead to be current.
 async fn commit_chunk(
     mut tx: Tx,
     row: &InvoiceRunRow,
     owner: &str,
     p: &RunProgress,
-    ahead: Option<&mut ReadAhead>,
-) -> AppResult<Chunk> {
+) -> AppResult<(Chunk, Option<WriteMarks>)> {
     if !tx
         .advance_invoice_run(&row.tenant_id, &row.id, owner, p, wall_us())
         .await?
@@ -909,14 +1083,9 @@ async fn commit_chunk(
         tx.rollback().await?;
         return Err(in_progress(&row.id));
     }
-    if let Some(ahead) = ahead {
-        // After the chunk's last write: what the next page's transaction must find.
-        if let Some(ended) = tx.write_marks().await? {
-            ahead.page_ended(ended);
-        }
-    }
+    let ended = tx.write_marks().await?;
     tx.commit().await?;
-    Ok(Chunk::More)
+    Ok((Chunk::More, ended))
 }
 
 #[cfg(test)]

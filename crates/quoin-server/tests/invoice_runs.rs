@@ -297,3 +297,98 @@ async fn sqlite_run_pages_see_writes_made_between_pages() {
     other.close().await;
     api.cleanup().await;
 }
+
+/// SQLite bills a run's next page ahead, on a read-only snapshot, while the current page
+/// is written. A page whose billing has to write outside the page's buffer (here: a
+/// subscription whose stored status disagrees with its history, so billing corrects it)
+/// cannot be billed there and is billed in its own transaction: the run's invoices,
+/// numbers and that correction are the same as without billing ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_page_billed_ahead_falls_back_when_billing_writes() {
+    let db = quoin_store::testing::sqlite().await;
+    let api = TestApi::new(db, Mode::Development).await;
+    let mut accounts = setup(&api).await;
+    let price = api.get("/v1/products").await.body["data"][0]["prices"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for name in ["D", "E"] {
+        let id = account(&api, name).await;
+        let body = json!({"account_id": id, "price_id": price, "start_date": "2025-01-01"});
+        api.post_ok("/v1/subscriptions", body, 201).await;
+        accounts.push(id);
+    }
+    accounts.sort();
+    // The fourth page's subscription says `suspended`; its history says active.
+    let tampered = {
+        let list = api
+            .get(&format!("/v1/subscriptions?account_id={}", accounts[3]))
+            .await
+            .body;
+        list["data"][0]["id"].as_str().unwrap().to_string()
+    };
+    let mut tx = api.app.store().begin().await.unwrap();
+    let mut row = tx
+        .get_subscription(&api.tenant, &tampered)
+        .await
+        .unwrap()
+        .unwrap();
+    row.status = "suspended".into();
+    tx.update_subscription(&row).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let p = principal(&api).await;
+    let run = api
+        .app
+        .create_invoice_run(
+            &p,
+            StartInvoiceRun {
+                as_of: Some("2025-01-01".parse().unwrap()),
+                chain: None,
+            },
+        )
+        .await
+        .unwrap();
+    let done = api
+        .app
+        .execute_invoice_run(
+            &api.tenant,
+            &run.id,
+            RunOptions {
+                chunk: Some(1),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.counts.accounts_billed, 5);
+    assert_eq!(done.counts.invoices_finalized, 5);
+    assert_eq!(done.counts.errors, 0);
+    let mut numbers = Vec::new();
+    for account in &accounts {
+        let list = api
+            .get(&format!("/v1/invoices?account_id={account}"))
+            .await
+            .body;
+        let data = list["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "{list}");
+        assert_eq!(data[0]["total"], "24.95", "{list}");
+        numbers.push(data[0]["number"].as_str().unwrap().to_string());
+    }
+    // Accounts are billed in id order, so their numbers run in that order without a gap.
+    let mut expected = numbers.clone();
+    expected.sort();
+    assert_eq!(numbers, expected);
+    let seq: Vec<u64> = numbers
+        .iter()
+        .map(|n| {
+            n.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seq, (seq[0]..seq[0] + 5).collect::<Vec<_>>(), "{numbers:?}");
+    let sub = api.get(&format!("/v1/subscriptions/{tampered}")).await.body;
+    assert_eq!(sub["status"], "active", "{sub}");
+    api.cleanup().await;
+}

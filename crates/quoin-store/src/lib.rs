@@ -27,6 +27,11 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot decode the {table} rows SQLite packed as JSON: {source}")]
+    PackedRows {
+        table: String,
+        source: serde_json::Error,
+    },
 }
 
 impl StoreError {

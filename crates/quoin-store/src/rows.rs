@@ -21,7 +21,7 @@ pub struct ApiKeyRow {
     pub revoked_at_us: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct AccountRow {
     pub id: String,
     pub tenant_id: String,
@@ -72,7 +72,7 @@ pub struct LocationRow {
     pub created_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct ProductRow {
     pub id: String,
     pub tenant_id: String,
@@ -87,7 +87,7 @@ pub struct ProductRow {
     pub updated_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct PriceRow {
     pub id: String,
     pub tenant_id: String,
@@ -108,7 +108,7 @@ pub struct PriceRow {
     pub definition: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct SubscriptionRow {
     pub id: String,
     pub tenant_id: String,
@@ -146,7 +146,7 @@ pub struct SubscriptionRow {
 }
 
 /// A logical item of a subscription; its prices over time are [`ItemSegmentRow`]s.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct SubscriptionItemRow {
     pub id: String,
     pub tenant_id: String,
@@ -161,7 +161,7 @@ pub struct SubscriptionItemRow {
 }
 
 /// What an item is priced at from `start_date` to `end_date` (exclusive; open when None).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemSegmentRow {
     pub tenant_id: String,
     pub item_id: String,
@@ -176,7 +176,7 @@ pub struct ItemSegmentRow {
 }
 
 /// One operation in a subscription's history and the status it left.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct SubscriptionVersionRow {
     pub tenant_id: String,
     pub subscription_id: String,
@@ -189,7 +189,7 @@ pub struct SubscriptionVersionRow {
     pub created_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct InvoiceRow {
     pub id: String,
     pub tenant_id: String,
@@ -322,7 +322,7 @@ pub struct SuspenseRow {
 }
 
 /// One day of an item's metric (per group): decimals as text.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct RollupRow {
     pub tenant_id: String,
     pub item_id: String,
@@ -368,7 +368,7 @@ pub struct DunningStateRow {
 
 /// A one-off charge an operation raised on a subscription (an early-termination fee),
 /// billed on the payer's next invoice.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct ChargeRow {
     pub id: String,
     pub tenant_id: String,

@@ -14,25 +14,40 @@ use crate::rows::{
 };
 use crate::{Result, Tx};
 
-/// `SELECT … WHERE tenant_id = $1 AND <column> IN <ids> <tail>`, the ids bound as one
-/// value: a JSON array read by `json_each` on SQLite, a `text[]` on PostgreSQL. (sqlx
-/// binds SQLite parameters at a cost that grows with their number, so a list of hundreds
-/// of `$n` costs more than the query; one packed value keeps it flat.)
+/// The rows of `table` `WHERE <head> <ids> <tail>`, in `order` (empty: any), the ids bound
+/// as one value: a JSON array read by `json_each` on SQLite, a `text[]` on PostgreSQL.
+/// (sqlx binds SQLite parameters at a cost that grows with their number, so a list of
+/// hundreds of `$n` costs more than the query; one packed value keeps it flat.) On SQLite
+/// the rows also come back packed (`packed_rows`). `$lock`: `FOR UPDATE` on
+/// PostgreSQL.
 macro_rules! fetch_in {
-    ($tx:expr, $ty:ty, $head:expr, $tail:expr, $tenant:expr, $ids:expr) => {{
+    ($tx:expr, $ty:ty, $table:expr, $head:expr, $tail:expr, $order:expr, $tenant:expr, $ids:expr) => {
+        fetch_in!($tx, $ty, $table, $head, $tail, $order, $tenant, $ids, "")
+    };
+    ($tx:expr, $ty:ty, $table:expr, $head:expr, $tail:expr, $order:expr, $tenant:expr, $ids:expr, $lock:expr) => {{
         let ids: &[String] = &$ids;
+        let order: &str = $order;
         let rows: Vec<$ty> = match $tx {
             Tx::Sqlite(t) => {
                 let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let sql = format!("{} (SELECT value FROM json_each($2)) {}", $head, $tail);
-                sqlx::query_as(&sql)
-                    .bind($tenant)
-                    .bind(super::usage::pack_strs(&refs))
-                    .fetch_all(&mut **t)
-                    .await?
+                let filter = format!("{} (SELECT value FROM json_each($2)) {}", $head, $tail);
+                let packed = super::usage::pack_strs(&refs);
+                let from = format!("FROM {} WHERE {}", $table, filter);
+                super::packed_rows::fetch_packed(
+                    &mut **t, $table, None, &from, order, $tenant, &packed,
+                )
+                .await?
             }
             Tx::Postgres(t) => {
-                let sql = format!("{} (SELECT unnest($2::text[])) {}", $head, $tail);
+                let order = if order.is_empty() {
+                    String::new()
+                } else {
+                    format!("ORDER BY {order}")
+                };
+                let sql = format!(
+                    "SELECT * FROM {} WHERE {} (SELECT unnest($2::text[])) {} {} {}",
+                    $table, $head, $tail, order, $lock
+                );
                 sqlx::query_as(&sql)
                     .bind($tenant)
                     .bind(ids)
@@ -89,25 +104,27 @@ impl Tx {
         accounts: &[String],
     ) -> Result<BillingPageRows> {
         let lock = match self {
-            Tx::Postgres(_) => "ORDER BY id FOR UPDATE",
-            Tx::Sqlite(_) => "ORDER BY id",
+            Tx::Postgres(_) => "FOR UPDATE",
+            Tx::Sqlite(_) => "",
         };
         let account_rows = fetch_in!(
             self,
             AccountRow,
-            "SELECT * FROM accounts WHERE tenant_id = $1 AND id IN",
-            lock,
+            "accounts",
+            "tenant_id = $1 AND id IN",
+            "",
+            "id",
             tenant,
-            accounts
+            accounts,
+            lock
         );
         let subs = fetch_in!(
             self,
             SubscriptionRow,
-            "SELECT * FROM subscriptions WHERE tenant_id = $1 AND bill_to_id IN",
-            format!(
-                "AND {} ORDER BY bill_to_id, id",
-                super::subscriptions::BILLABLE
-            ),
+            "subscriptions",
+            "tenant_id = $1 AND bill_to_id IN",
+            format!("AND {}", super::subscriptions::BILLABLE),
+            "bill_to_id, id",
             tenant,
             accounts
         );
@@ -116,33 +133,40 @@ impl Tx {
         let items = fetch_in!(
             self,
             SubscriptionItemRow,
-            "SELECT * FROM subscription_items WHERE tenant_id = $1 AND subscription_id IN",
-            "ORDER BY subscription_id, position",
+            "subscription_items",
+            "tenant_id = $1 AND subscription_id IN",
+            "",
+            "subscription_id, position",
             tenant,
             sub_ids
         );
         let segments = fetch_in!(
             self,
             ItemSegmentRow,
-            "SELECT * FROM subscription_item_segments WHERE tenant_id = $1 AND subscription_id IN",
-            "ORDER BY subscription_id, item_id, start_date",
+            "subscription_item_segments",
+            "tenant_id = $1 AND subscription_id IN",
+            "",
+            "subscription_id, item_id, start_date",
             tenant,
             sub_ids
         );
         let versions = fetch_in!(
             self,
             SubscriptionVersionRow,
-            "SELECT * FROM subscription_versions WHERE tenant_id = $1 AND subscription_id IN",
-            "ORDER BY subscription_id, version",
+            "subscription_versions",
+            "tenant_id = $1 AND subscription_id IN",
+            "",
+            "subscription_id, version",
             tenant,
             sub_ids
         );
         let charges = fetch_in!(
             self,
             ChargeRow,
-            "SELECT * FROM subscription_charges WHERE tenant_id = $1 AND invoice_line_id IS NULL \
-             AND account_id IN",
-            "ORDER BY account_id, charge_date, created_at_us, id",
+            "subscription_charges",
+            "tenant_id = $1 AND invoice_line_id IS NULL AND account_id IN",
+            "",
+            "account_id, charge_date, created_at_us, id",
             tenant,
             accounts
         );
@@ -156,7 +180,9 @@ impl Tx {
         let prices = fetch_in!(
             self,
             PriceRow,
-            "SELECT * FROM prices WHERE tenant_id = $1 AND id IN",
+            "prices",
+            "tenant_id = $1 AND id IN",
+            "",
             "",
             tenant,
             price_ids
@@ -167,7 +193,9 @@ impl Tx {
         let products = fetch_in!(
             self,
             ProductRow,
-            "SELECT * FROM products WHERE tenant_id = $1 AND id IN",
+            "products",
+            "tenant_id = $1 AND id IN",
+            "",
             "",
             tenant,
             product_ids
@@ -175,7 +203,9 @@ impl Tx {
         let tax_profiles = fetch_in!(
             self,
             TaxProfileRow,
-            "SELECT * FROM account_tax_profiles WHERE tenant_id = $1 AND account_id IN",
+            "account_tax_profiles",
+            "tenant_id = $1 AND account_id IN",
+            "",
             "",
             tenant,
             accounts
@@ -183,25 +213,30 @@ impl Tx {
         let redemptions = fetch_in!(
             self,
             RedemptionRow,
-            "SELECT * FROM coupon_redemptions WHERE tenant_id = $1 AND account_id IN",
-            "ORDER BY account_id, created_at_us, id",
+            "coupon_redemptions",
+            "tenant_id = $1 AND account_id IN",
+            "",
+            "account_id, created_at_us, id",
             tenant,
             accounts
         );
         let wallets = fetch_in!(
             self,
             WalletRow,
-            "SELECT * FROM wallets WHERE tenant_id = $1 AND account_id IN",
-            "ORDER BY account_id, created_at_us, id",
+            "wallets",
+            "tenant_id = $1 AND account_id IN",
+            "",
+            "account_id, created_at_us, id",
             tenant,
             accounts
         );
         let retries = fetch_in!(
             self,
             PaymentRetryRow,
-            "SELECT * FROM payment_retries WHERE tenant_id = $1 AND status = 'scheduled' \
-             AND account_id IN",
-            "ORDER BY account_id, next_retry_on, invoice_id",
+            "payment_retries",
+            "tenant_id = $1 AND status = 'scheduled' AND account_id IN",
+            "",
+            "account_id, next_retry_on, invoice_id",
             tenant,
             accounts
         );
@@ -239,16 +274,19 @@ impl Tx {
         let entries = fetch_in!(
             self,
             super::ledger::LedgerEntryRow,
-            "SELECT * FROM ledger_entries WHERE tenant_id = $1 AND account_id IN",
-            "ORDER BY account_id, seq",
+            "ledger_entries",
+            "tenant_id = $1 AND account_id IN",
+            "",
+            "account_id, seq",
             tenant,
             accounts
         );
         let invoices = fetch_in!(
             self,
             crate::rows::InvoiceRow,
-            "SELECT * FROM invoices WHERE tenant_id = $1 AND finalized_at_us IS NOT NULL \
-             AND account_id IN",
+            "invoices",
+            "tenant_id = $1 AND finalized_at_us IS NOT NULL AND account_id IN",
+            "",
             "",
             tenant,
             accounts
@@ -256,7 +294,9 @@ impl Tx {
         let notes = fetch_in!(
             self,
             super::ledger::CreditNoteRow,
-            "SELECT * FROM credit_notes WHERE tenant_id = $1 AND account_id IN",
+            "credit_notes",
+            "tenant_id = $1 AND account_id IN",
+            "",
             "",
             tenant,
             accounts
@@ -264,29 +304,34 @@ impl Tx {
         let payments = fetch_in!(
             self,
             super::ledger::PaymentRow,
-            "SELECT * FROM payments WHERE tenant_id = $1 AND account_id IN",
+            "payments",
+            "tenant_id = $1 AND account_id IN",
+            "",
             "",
             tenant,
             accounts
         );
+        // Allocations and refunds through the payments' ids: both planners walk indexes
+        // from the accounts instead of the tenant's rows (refunds have no account index).
         let allocations = fetch_in!(
             self,
             super::ledger::PaymentAllocationRow,
-            // Through the payments' ids, so both planners walk indexes from the accounts
-            // instead of the tenant's allocations.
-            "SELECT * FROM payment_allocations WHERE tenant_id = $1 AND payment_id IN \
-             (SELECT id FROM payments WHERE tenant_id = $1 AND account_id IN",
-            ") ORDER BY payment_id, position",
+            "payment_allocations",
+            "tenant_id = $1 AND payment_id IN (SELECT id FROM payments WHERE tenant_id = $1 \
+             AND account_id IN",
+            ")",
+            "payment_id, position",
             tenant,
             accounts
         );
         let refunds = fetch_in!(
             self,
             super::ledger::RefundRow,
-            // Refunds have no account index: reach them through their payments.
-            "SELECT * FROM refunds WHERE tenant_id = $1 AND payment_id IN \
-             (SELECT id FROM payments WHERE tenant_id = $1 AND account_id IN",
+            "refunds",
+            "tenant_id = $1 AND payment_id IN (SELECT id FROM payments WHERE tenant_id = $1 \
+             AND account_id IN",
             ")",
+            "",
             tenant,
             accounts
         );

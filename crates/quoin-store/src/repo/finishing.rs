@@ -10,7 +10,7 @@ pub struct SettingRow {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct TaxProfileRow {
     pub tenant_id: String,
     pub account_id: String,
@@ -22,7 +22,7 @@ pub struct TaxProfileRow {
     pub updated_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct RedemptionRow {
     pub id: String,
     pub tenant_id: String,
@@ -36,7 +36,7 @@ pub struct RedemptionRow {
     pub updated_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct WalletRow {
     pub id: String,
     pub tenant_id: String,

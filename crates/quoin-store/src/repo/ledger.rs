@@ -5,7 +5,7 @@ use super::{insert_row, Page};
 use crate::rows::{AccountRow, InvoiceRow};
 use crate::{on_tx, Result, Tx};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct PaymentRow {
     pub id: String,
     pub tenant_id: String,
@@ -26,7 +26,7 @@ pub struct PaymentRow {
     pub created_at_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct PaymentAllocationRow {
     pub tenant_id: String,
     pub payment_id: String,
@@ -35,7 +35,7 @@ pub struct PaymentAllocationRow {
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct CreditNoteRow {
     pub id: String,
     pub tenant_id: String,
@@ -66,7 +66,7 @@ pub struct CreditNoteLineRow {
     pub tax_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct RefundRow {
     pub id: String,
     pub tenant_id: String,
@@ -81,7 +81,7 @@ pub struct RefundRow {
     pub gateway_reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct LedgerEntryRow {
     pub tenant_id: String,
     pub account_id: String,

@@ -11,6 +11,7 @@ pub mod finishing;
 mod fx;
 pub mod ledger;
 pub mod outbox;
+mod packed_rows;
 pub mod payment_methods;
 pub mod rating_plans;
 pub mod retries;

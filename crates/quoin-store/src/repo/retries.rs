@@ -3,7 +3,7 @@
 use super::insert_row;
 use crate::{on_tx, Result, Tx};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct PaymentRetryRow {
     pub tenant_id: String,
     pub invoice_id: String,

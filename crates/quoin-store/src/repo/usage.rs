@@ -563,18 +563,21 @@ impl Tx {
         Ok(match self {
             Tx::Sqlite(t) => {
                 // CROSS JOIN keeps the windows as the outer loop: one primary-key range
-                // per window.
-                let sql = format!(
-                    "SELECT r.* FROM json_each($2) AS w CROSS JOIN usage_rollups r \
-                     WHERE r.tenant_id = $1 AND r.item_id = w.value->>0 \
-                     AND r.metric_code = w.value->>1 AND r.day >= w.value->>2 \
-                     AND r.day < w.value->>3 {ORDER}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(tenant)
-                    .bind(pack_windows(windows))
-                    .fetch_all(&mut **t)
-                    .await?
+                // per window. The rows come back as one packed row (see packed_rows).
+                let from = "FROM json_each($2) AS w CROSS JOIN usage_rollups r \
+                            WHERE r.tenant_id = $1 AND r.item_id = w.value->>0 \
+                            AND r.metric_code = w.value->>1 AND r.day >= w.value->>2 \
+                            AND r.day < w.value->>3";
+                super::packed_rows::fetch_packed(
+                    t,
+                    "usage_rollups",
+                    Some("r"),
+                    from,
+                    &ORDER["ORDER BY ".len()..],
+                    tenant,
+                    &pack_windows(windows),
+                )
+                .await?
             }
             Tx::Postgres(t) => {
                 let (items, metrics, from, to) = window_columns(windows);
