@@ -1,5 +1,6 @@
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -8,6 +9,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::checkpointer::{Checkpointer, WRITER_THRESHOLD_PAGES};
 use crate::{Result, StoreError};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -33,8 +35,15 @@ impl Backend {
 /// reader pool that WAL lets run beside it.
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite { write: SqlitePool, read: SqlitePool },
-    Postgres { pool: PgPool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        /// Background WAL checkpoints (see `checkpointer`).
+        checkpointer: Arc<Checkpointer>,
+    },
+    Postgres {
+        pool: PgPool,
+    },
 }
 
 /// A transaction on either backend. Repository methods are defined on it.
@@ -98,13 +107,22 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_THRESHOLD_PAGES.to_string()),
+            )
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
-        Ok(Store::Sqlite { write, read })
+        let checkpointer = Checkpointer::start(&options).await?;
+        Ok(Store::Sqlite {
+            write,
+            read,
+            checkpointer,
+        })
     }
 
     pub async fn open_postgres(options: PgConnectOptions) -> Result<Store> {
@@ -159,7 +177,12 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { write, read } => {
+            Store::Sqlite {
+                write,
+                read,
+                checkpointer,
+            } => {
+                checkpointer.stop();
                 read.close().await;
                 write.close().await;
             }

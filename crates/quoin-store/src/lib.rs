@@ -7,6 +7,7 @@
 //! instants as microseconds since the epoch. Every query is scoped by tenant.
 
 mod backend;
+mod checkpointer;
 pub mod repo;
 pub mod rows;
 pub mod testing;
