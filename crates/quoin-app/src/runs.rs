@@ -400,6 +400,7 @@ impl App {
         }
         // The next bill page, read while the current one bills (SQLite).
         let mut ahead = Ahead::Nothing;
+        let mut collection_failed = std::collections::HashSet::new();
         loop {
             let mut tx = self.store.read().await?;
             let row = tx
@@ -453,13 +454,35 @@ impl App {
                     // Invoices the step finalized are charged once its chunks have
                     // committed: once per step, since listing what is due reads every
                     // account with a card on file (per chunk, a run would be quadratic).
-                    if step != RunStep::Send {
-                        self.collect_due(tenant, None).await;
-                    }
+                    let failed = if step != RunStep::Send {
+                        self.collect_due(tenant, None).await
+                    } else {
+                        Vec::new()
+                    };
                     let mut tx = self.store.begin().await?;
+                    // A charge that failed (not a decline: that follows the retry plan) is
+                    // an error of the run and of the account, as a failed bill is.
+                    let mut errors = 0;
+                    for e in failed.iter().filter(|e| !e.account_id.is_empty()) {
+                        // Each step collects what is due: count an account once per run.
+                        if !collection_failed.insert(e.account_id.clone()) {
+                            continue;
+                        }
+                        tx.record_run_error(&InvoiceRunErrorRow {
+                            tenant_id: tenant.to_string(),
+                            run_id: id.to_string(),
+                            account_id: e.account_id.clone(),
+                            code: e.code.clone(),
+                            message: e.message.clone(),
+                            created_at_us: wall_us(),
+                        })
+                        .await?;
+                        errors += 1;
+                    }
                     let p = RunProgress {
                         step: row.step + 1,
                         cursor: None,
+                        errors,
                         ..RunProgress::default()
                     };
                     if !tx

@@ -1,7 +1,8 @@
 //! Automatic collection on both stores: an account's default payment method
 //! (`/v1/accounts/{id}/payment-method`, validated), invoices charged once when finalized
 //! (after the finalizing transaction commits), declines handed to the retry policy, and
-//! exactly one charge even when an invoice run's page is rolled back and billed again.
+//! exactly one charge even when an invoice run's page is rolled back and billed again, and
+//! a charge that fails at the end of a run's step recorded as an error of the run.
 
 mod common;
 
@@ -446,4 +447,100 @@ async fn a_draft_is_charged_when_finalized_by_request(db: TestStore) {
         json!({"payment_status": "paid", "paid": "24.95", "credited": "0.00", "open": "0.00"})
     );
     api.cleanup().await;
+}
+
+/// A charge that fails outright at the end of a run's step (not a decline: the account's
+/// time zone broke after it was billed, so the charge cannot date its payment) is an error
+/// of the run and of the account, counted once, and the run still succeeds.
+async fn a_failed_charge_is_an_error_of_the_run(db: TestStore) {
+    let (api, price) = tenant(db).await;
+    let payer = customer(&api, &price, "A").await;
+    let other = customer(&api, &price, "B").await;
+    card(&api, &payer, "tok_visa").await;
+    card(&api, &other, "tok_visa").await;
+    let p = api.app.operator(&api.tenant).await.unwrap();
+    let run = api
+        .app
+        .create_invoice_run(
+            &p,
+            StartInvoiceRun {
+                as_of: Some("2025-01-01".parse().unwrap()),
+                chain: Some(vec![RunStep::Bill, RunStep::Finalize]),
+            },
+        )
+        .await
+        .unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let store = api.db.store.clone();
+    let tenant_id = api.tenant.clone();
+    let between_pages = |view: &quoin_app::runs_model::InvoiceRun| {
+        if view.counts.accounts_billed != 2 {
+            return;
+        }
+        tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                let mut tx = store.begin().await.unwrap();
+                let mut row = tx.get_account(&tenant_id, &payer).await.unwrap().unwrap();
+                row.time_zone = "Mars/Olympus_Mons".into();
+                tx.update_account(&row).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+    };
+    let done = api
+        .app
+        .execute_invoice_run(
+            &api.tenant,
+            &run.id,
+            RunOptions {
+                progress: Some(&between_pages),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s(&serde_json::to_value(done.status).unwrap()), "succeeded");
+    assert_eq!(done.counts.invoices_finalized, 2);
+    assert_eq!(done.counts.errors, 1);
+    assert_eq!(done.errors.len(), 1, "{:?}", done.errors);
+    assert_eq!(done.errors[0].account_id, payer);
+    assert!(
+        done.errors[0].message.contains("invoice `"),
+        "{:?}",
+        done.errors
+    );
+    // Mend the account (the API's views date things in its zone too).
+    let mut tx = api.db.store.begin().await.unwrap();
+    let mut row = tx.get_account(&api.tenant, &payer).await.unwrap().unwrap();
+    row.time_zone = "UTC".into();
+    tx.update_account(&row).await.unwrap();
+    tx.commit().await.unwrap();
+    // The other account was charged; the failed one was not.
+    let paid = |account: String| {
+        let api = &api;
+        async move {
+            let list = api
+                .get(&format!("/v1/invoices?account_id={account}"))
+                .await
+                .body;
+            let inv = s(&list["data"][0]["id"]).to_string();
+            settlement(api, &inv).await["paid"].clone()
+        }
+    };
+    assert_eq!(paid(other.clone()).await, "24.95");
+    assert_eq!(paid(payer.clone()).await, "0.00");
+    api.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_charge_is_an_error_of_the_run_sqlite() {
+    a_failed_charge_is_an_error_of_the_run(quoin_store::testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_charge_is_an_error_of_the_run_postgres() {
+    let Some(db) = quoin_store::testing::postgres().await else {
+        return;
+    };
+    a_failed_charge_is_an_error_of_the_run(db).await;
 }
