@@ -30,7 +30,7 @@ use crate::billing_reads::{PageReads, TenantSettings};
 use crate::clock::{from_us, to_us};
 use crate::error::{AppError, AppResult};
 use crate::events::emit;
-use crate::model::ListParams;
+use crate::model::{AccountError, ListParams};
 use crate::run_read_ahead::{Ahead, BilledAhead, PageAhead, PageOutcome, ReadAhead};
 use crate::runs_model::*;
 use crate::App;
@@ -468,15 +468,7 @@ impl App {
                         if !collection_failed.insert(e.account_id.clone()) {
                             continue;
                         }
-                        tx.record_run_error(&InvoiceRunErrorRow {
-                            tenant_id: tenant.to_string(),
-                            run_id: id.to_string(),
-                            account_id: e.account_id.clone(),
-                            code: e.code.clone(),
-                            message: e.message.clone(),
-                            created_at_us: wall_us(),
-                        })
-                        .await?;
+                        record_run_error(&mut tx, tenant, id, e).await?;
                         errors += 1;
                     }
                     let p = RunProgress {
@@ -629,10 +621,8 @@ impl App {
                     .await
                     .map_err(|e| internal(format!("a page's write task failed: {e}")))??;
                 if let (Some(mut b), Some(ended)) = (billed, ended) {
+                    // (Its `next` read gets its end mark when this billed page is written.)
                     b.page_ended(ended);
-                    if let Some(r) = b.next.as_mut() {
-                        r.page_ended(ended);
-                    }
                     *ahead = Ahead::Billed(Box::new(b));
                 }
                 Ok(Some(done))
@@ -799,16 +789,12 @@ impl App {
         e: &AppError,
     ) -> AppResult<()> {
         tracing::warn!(tenant = %row.tenant_id, run = %row.id, account, error = %e, "billing failed for account");
-        tx.record_run_error(&InvoiceRunErrorRow {
-            tenant_id: row.tenant_id.clone(),
-            run_id: row.id.clone(),
+        let error = AccountError {
             account_id: account.to_string(),
             code: e.code().to_string(),
             message: e.to_string(),
-            created_at_us: wall_us(),
-        })
-        .await?;
-        Ok(())
+        };
+        record_run_error(tx, &row.tenant_id, &row.id, &error).await
     }
 
     async fn finalize_chunk(
@@ -1040,6 +1026,20 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// Records an account's failure on the run and on the account.
+async fn record_run_error(tx: &mut Tx, tenant: &str, run: &str, e: &AccountError) -> AppResult<()> {
+    tx.record_run_error(&InvoiceRunErrorRow {
+        tenant_id: tenant.to_string(),
+        run_id: run.to_string(),
+        account_id: e.account_id.clone(),
+        code: e.code.clone(),
+        message: e.message.clone(),
+        created_at_us: wall_us(),
+    })
+    .await?;
+    Ok(())
 }
 
 /// A billed page's writes and the run's progress, committed together (on a task of its
