@@ -638,6 +638,20 @@ impl App {
         }
     }
 
+    /// Bills one account of a run's page, on the run's date.
+    async fn bill_run_payer(
+        &self,
+        tx: &mut Tx,
+        page: &PageReads,
+        payer: &str,
+        row: &InvoiceRunRow,
+        finalize_inline: bool,
+    ) -> AppResult<Vec<crate::model::Invoice>> {
+        let day = |a: &quoin_store::rows::AccountRow| self.run_date(row, a);
+        self.bill_payer(tx, page, payer, day, finalize_inline, row.at_us)
+            .await
+    }
+
     /// Reads the page (unless its rows were read ahead) and bills it in `tx`.
     #[allow(clippy::too_many_arguments)]
     async fn bill_here(
@@ -689,14 +703,7 @@ impl App {
                 tx.savepoint("run_account").await?;
             }
             let result = self
-                .bill_payer(
-                    tx,
-                    &page,
-                    payer,
-                    |a| self.run_date(row, a),
-                    finalize_inline,
-                    row.at_us,
-                )
+                .bill_run_payer(tx, &page, payer, row, finalize_inline)
                 .await;
             match result {
                 Ok(invoices) => {
@@ -756,14 +763,7 @@ impl App {
         let mut out = PageOutcome::default();
         for payer in &payers {
             let result = self
-                .bill_payer(
-                    &mut tx,
-                    &page,
-                    payer,
-                    |a| self.run_date(row, a),
-                    finalize_inline,
-                    row.at_us,
-                )
+                .bill_run_payer(&mut tx, &page, payer, row, finalize_inline)
                 .await;
             match result {
                 Ok(invoices) => out.add(payer, invoices),

@@ -458,18 +458,9 @@ async fn a_failed_charge_is_an_error_of_the_run(db: TestStore) {
     let other = customer(&api, &price, "B").await;
     card(&api, &payer, "tok_visa").await;
     card(&api, &other, "tok_visa").await;
-    let p = api.app.operator(&api.tenant).await.unwrap();
-    let run = api
-        .app
-        .create_invoice_run(
-            &p,
-            StartInvoiceRun {
-                as_of: Some("2025-01-01".parse().unwrap()),
-                chain: Some(vec![RunStep::Bill, RunStep::Finalize]),
-            },
-        )
-        .await
-        .unwrap();
+    let run_id = api
+        .start_run("2025-01-01", Some(vec![RunStep::Bill, RunStep::Finalize]))
+        .await;
     let handle = tokio::runtime::Handle::current();
     let store = api.db.store.clone();
     let tenant_id = api.tenant.clone();
@@ -491,7 +482,7 @@ async fn a_failed_charge_is_an_error_of_the_run(db: TestStore) {
         .app
         .execute_invoice_run(
             &api.tenant,
-            &run.id,
+            &run_id,
             RunOptions {
                 progress: Some(&between_pages),
                 ..RunOptions::default()

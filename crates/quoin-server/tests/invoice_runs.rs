@@ -228,18 +228,7 @@ async fn sqlite_run_pages_see_writes_made_between_pages() {
     let mut accounts = setup(&api).await;
     accounts.sort();
     let other = quoin_store::Store::open_sqlite(&path).await.unwrap();
-    let p = principal(&api).await;
-    let run = api
-        .app
-        .create_invoice_run(
-            &p,
-            StartInvoiceRun {
-                as_of: Some("2025-01-01".parse().unwrap()),
-                chain: None,
-            },
-        )
-        .await
-        .unwrap();
+    let run_id = api.start_run("2025-01-01", None).await;
     let handle = tokio::runtime::Handle::current();
     let between_pages = |view: &quoin_app::runs_model::InvoiceRun| {
         let billed = view.counts.accounts_billed;
@@ -274,7 +263,7 @@ async fn sqlite_run_pages_see_writes_made_between_pages() {
         .app
         .execute_invoice_run(
             &api.tenant,
-            &run.id,
+            &run_id,
             RunOptions {
                 chunk: Some(1),
                 progress: Some(&between_pages),
@@ -337,23 +326,12 @@ async fn sqlite_page_billed_ahead_falls_back_when_billing_writes() {
     tx.update_subscription(&row).await.unwrap();
     tx.commit().await.unwrap();
 
-    let p = principal(&api).await;
-    let run = api
-        .app
-        .create_invoice_run(
-            &p,
-            StartInvoiceRun {
-                as_of: Some("2025-01-01".parse().unwrap()),
-                chain: None,
-            },
-        )
-        .await
-        .unwrap();
+    let run_id = api.start_run("2025-01-01", None).await;
     let done = api
         .app
         .execute_invoice_run(
             &api.tenant,
-            &run.id,
+            &run_id,
             RunOptions {
                 chunk: Some(1),
                 ..RunOptions::default()

@@ -113,6 +113,21 @@ impl TestApi {
         self.send(req).await
     }
 
+    /// Starts an invoice run as the tenant's operator, billing as of `as_of` with `chain`
+    /// (`None`: the default chain); answers the run's id.
+    pub async fn start_run(
+        &self,
+        as_of: &str,
+        chain: Option<Vec<quoin_app::model::RunStep>>,
+    ) -> String {
+        let p = self.app.operator(&self.tenant).await.unwrap();
+        let start = quoin_app::model::StartInvoiceRun {
+            as_of: Some(as_of.parse().unwrap()),
+            chain,
+        };
+        self.app.create_invoice_run(&p, start).await.unwrap().id
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.call("GET", path, Some(&self.key), None).await
     }
